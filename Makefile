@@ -48,7 +48,10 @@ docs: $(VENV)/.installed-dev ## regenerate docs/contract.md from the feature con
 docs-check: docs ## fail when a generated doc is out of date (drift gate)
 	git diff --exit-code -- docs/contract.md
 
-test: $(VENV)/.installed-dev ## the whole suite: lint, types, drift gate, unit + integration tests
+# Component makefiles append extra prerequisites of `make test` (tool
+# virtualenvs, rendered files) to TEST_PREREQS.
+.SECONDEXPANSION:
+test: $(VENV)/.installed-dev $$(TEST_PREREQS) ## the whole suite: lint, types, drift gate, unit + integration tests
 	$(MAKE) lint typecheck docs-check
 	$(PY) -m pytest tests -m "not e2e" $(PYTEST_ARGS)
 
