@@ -1,0 +1,198 @@
+"""The UCI Heart Disease processed files: fetch, verify, cache, parse.
+
+``load_site("cleveland")`` returns the contract's float32 matrix [N, 13] (NaN
+for missing) and the binary target ``num > 0``. Files come from a *source*: a
+folder or a base URL (``HEART_DATA_SOURCE``), UCI's own addresses by default.
+Every file is checked against its published sha256 before it is parsed or
+cached; the cache (``data/cache`` by default) is written atomically, so a
+failed download never leaves a half-written file behind.
+
+Errors are :class:`DataError` with a one-line message naming the file (and the
+line and column where one applies). A site whose file the source does not
+have raises :class:`SiteUnavailableError`, which callers may report as absent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+from transformer.contract import FEATURES, N_FEATURES
+
+UCI_BASE_URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/heart-disease/"
+DEFAULT_CACHE = Path("data/cache")
+#: Site name -> (file name, sha256 of UCI's original bytes).
+SITES: dict[str, tuple[str, str]] = {
+    "cleveland": (
+        "processed.cleveland.data",
+        "a74b7efa387bc9d108d7d0115d831fe9b414b29ae7124f331b622b4efa0427c8",
+    ),
+    "hungarian": (
+        "processed.hungarian.data",
+        "d1ad108f785768cd3d7e82dc522e6f5a61eea93cccfb3a46ee8076f73fc3d796",
+    ),
+    "switzerland": (
+        "processed.switzerland.data",
+        "834a405ccf5b66ab4056bb77794adc8df0b7125186454c0a1d002d33c6c3b314",
+    ),
+    "va": (
+        "processed.va.data",
+        "e7c93d8d0d2acdadfa4c5e8de768e2191e7f618b952e29623f1f0d5949ff6b8f",
+    ),
+}
+#: Fields where 0 is physiologically impossible and therefore means missing.
+ZERO_IS_MISSING = frozenset({"trestbps", "chol"})
+N_COLUMNS = N_FEATURES + 1  # the 13 features and the target ``num``
+_TIMEOUT_S = 30.0
+
+
+class DataError(ValueError):
+    """A data file is missing, corrupt, truncated or tampered (one-line message)."""
+
+
+class SiteUnavailableError(DataError):
+    """The source does not hold this site's file (reported as absent, not as corrupt)."""
+
+
+def resolve_source(source: str | None) -> str:
+    """``source``, else ``HEART_DATA_SOURCE``, else UCI's own addresses."""
+    return source or os.environ.get("HEART_DATA_SOURCE") or UCI_BASE_URL
+
+
+def load_site(
+    site: str, source: str | None = None, cache_dir: Path = DEFAULT_CACHE
+) -> tuple[np.ndarray, np.ndarray]:
+    """The verified site as (float32 matrix [N, 13], int64 target 0/1)."""
+    return parse_file(fetch(site, source, cache_dir))
+
+
+def fetch(site: str, source: str | None = None, cache_dir: Path = DEFAULT_CACHE) -> Path:
+    """The cached, sha256-verified file of ``site``; downloads it when needed."""
+    name, expected = _site(site)
+    cached = cache_dir / name
+    if cached.is_file() and _sha256(cached.read_bytes()) == expected:
+        return cached
+    data = _read_source(resolve_source(source), name)
+    _verify(data, name, expected)
+    _write_atomic(cached, data)
+    return cached
+
+
+def _site(site: str) -> tuple[str, str]:
+    if site not in SITES:
+        raise DataError(f"unknown site {site!r}: choose one of {', '.join(SITES)}")
+    return SITES[site]
+
+
+def _read_source(source: str, name: str) -> bytes:
+    if "://" not in source:
+        path = Path(source) / name
+        if not path.is_file():
+            raise SiteUnavailableError(f"{path}: not found in the data source {source}")
+        return path.read_bytes()
+    url = source.rstrip("/") + "/" + name
+    try:
+        with urllib.request.urlopen(url, timeout=_TIMEOUT_S) as response:
+            return bytes(response.read())
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            raise SiteUnavailableError(f"{url}: not found (HTTP 404)") from exc
+        raise DataError(f"{url}: download failed (HTTP {exc.code})") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        if isinstance(getattr(exc, "reason", None), FileNotFoundError):
+            raise SiteUnavailableError(f"{url}: not found") from exc
+        raise DataError(f"{url}: download failed ({exc})") from exc
+
+
+def _verify(data: bytes, name: str, expected: str) -> None:
+    """Reject bytes whose sha256 differs, naming the first bad line when one is found."""
+    actual = _sha256(data)
+    if actual == expected:
+        return
+    parse_text(data.decode("utf-8", errors="replace"), name)  # raises with line/column
+    raise DataError(
+        f"{name}: sha256 {actual} does not match the published {expected}"
+        " (tampered or incomplete file)"
+    )
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def parse_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    return parse_text(path.read_text(encoding="utf-8", errors="replace"), str(path))
+
+
+def parse_text(text: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Parse a processed file's text; ``name`` is used in error messages."""
+    rows, targets = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            row = _parse_line(line, name, number)
+            rows.append(row[:N_FEATURES])
+            targets.append(int(row[N_FEATURES] > 0))
+    if not rows:
+        raise DataError(f"{name}: no data rows (empty or truncated file)")
+    return np.asarray(rows, dtype=np.float32), np.asarray(targets, dtype=np.int64)
+
+
+def _parse_line(line: str, name: str, number: int) -> list[float]:
+    fields = line.strip().split(",")
+    if len(fields) != N_COLUMNS:
+        raise DataError(
+            f"{name} line {number}: {len(fields)} fields, expected {N_COLUMNS}"
+            " (truncated or corrupt row)"
+        )
+    values = [_parse_feature(f, i, name, number) for i, f in enumerate(fields[:N_FEATURES])]
+    return [*values, _parse_target(fields[N_FEATURES], name, number)]
+
+
+def _parse_feature(text: str, index: int, name: str, number: int) -> float:
+    feature = FEATURES[index]
+    where = f"{name} line {number} column {index + 1} ({feature.name})"
+    value = math.nan if text.strip() == "?" else _number(text, where)
+    if value == 0 and feature.name in ZERO_IS_MISSING:
+        value = math.nan
+    problem = feature.check(value)
+    if problem is not None:
+        raise DataError(f"{where}: value {text.strip()!r} {problem}")
+    return value
+
+
+def _parse_target(text: str, name: str, number: int) -> float:
+    where = f"{name} line {number} column {N_COLUMNS} (num)"
+    value = _number(text, where)
+    if value not in (0, 1, 2, 3, 4):
+        raise DataError(f"{where}: value {text.strip()!r} is not an allowed code: 0-4")
+    return value
+
+
+def _number(text: str, where: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(f"{where}: {text.strip()!r} is not a number or '?'") from None
+    if not math.isfinite(value):
+        raise DataError(f"{where}: {text.strip()!r} is not a finite number")
+    return value
