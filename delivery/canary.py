@@ -1,0 +1,131 @@
+"""``python -m delivery.canary``: canary rollouts of the heart InferenceService.
+
+    start --model-uri s3://models/heart/v2 --percent 10   new model, 10 % of traffic
+    status                                                revisions and traffic split
+    promote                                               all traffic to the canary
+    rollback                                              all traffic back to stable
+
+Each step patches the InferenceService, waits for the Ready conditions (with
+``--timeout``) and prints the revisions and the traffic split. Unsafe steps
+are refused with the reason. Exit codes, for automation:
+
+    0  done (or status printed)
+    2  usage error (bad flags)
+    3  refused: unsafe transition (message says why)
+    4  timed out waiting for the InferenceService to become Ready
+    5  the rollout failed (the canary cannot become ready)
+    6  the InferenceService or the cluster cannot be reached
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from delivery.isvc import CanaryState, interpret
+from delivery.kube import IsvcClient, KubeError, RolloutFailedError, WaitTimeoutError
+from delivery.patches import UnsafeTransitionError, plan_promote, plan_rollback, plan_start
+
+EXIT_OK, EXIT_USAGE, EXIT_REFUSED, EXIT_TIMEOUT, EXIT_FAILED, EXIT_UNREACHABLE = 0, 2, 3, 4, 5, 6
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every subcommand needs; built once in :func:`main`."""
+
+    name: str
+    namespace: str
+    timeout: float
+    context: str | None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m delivery.canary",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--name", default="heart", help="InferenceService name")
+    parser.add_argument("--namespace", "-n", default="heart")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for Ready")
+    parser.add_argument("--context", default=None, help="kubeconfig context (default: current)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    start = sub.add_parser("start", help="roll out a new model version to a share of traffic")
+    start.add_argument("--model-uri", required=True, help="storageUri of the new model/")
+    start.add_argument("--percent", type=int, required=True, help="0..100")
+    start.add_argument(
+        "--bypass-transformer",
+        action="store_true",
+        help="Standard mode only: accept that canary requests skip the transformer",
+    )
+    sub.add_parser("status", help="print revisions and the traffic split")
+    sub.add_parser("promote", help="send all traffic to the canary")
+    sub.add_parser("rollback", help="send all traffic back to the stable model")
+    return parser
+
+
+def format_state(name: str, state: CanaryState) -> str:
+    """A few lines a person reads: phase, revisions, the traffic split."""
+    lines = [
+        f"{name}: {state.mode} mode, canary {state.phase.value}, "
+        f"Ready={'True' if state.ready else 'False'}"
+    ]
+    lines += [f"  {key:<26} {value}" for key, value in state.revisions.items()]
+    lines.append("  traffic:")
+    for split in state.splits or []:
+        marker = " (latest)" if split.latest else ""
+        tag = f" [{split.tag}]" if split.tag else ""
+        lines.append(f"    {split.percent:>3}%  {split.revision}{tag}{marker}")
+    if not state.splits:
+        lines.append("    (not reported yet)")
+    if state.reason:
+        lines.append(f"  reason: {state.reason}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace, settings: Settings, client: IsvcClient) -> int:
+    isvc = client.get()
+    if args.command == "status":
+        print(format_state(settings.name, interpret(isvc)))
+        return EXIT_OK
+    patches = _plan(args, isvc)
+    for patch in patches:
+        client.patch(patch)
+        isvc = client.wait_ready(settings.timeout, args.command)
+    print(format_state(settings.name, interpret(isvc)))
+    return EXIT_OK
+
+
+def _plan(args: argparse.Namespace, isvc: dict[str, Any]) -> list[dict[str, Any]]:
+    if args.command == "start":
+        return plan_start(
+            isvc, args.model_uri, args.percent, bypass_transformer=args.bypass_transformer
+        )
+    return plan_promote(isvc) if args.command == "promote" else plan_rollback(isvc)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings(args.name, args.namespace, args.timeout, args.context)
+    try:
+        client = IsvcClient.connect(settings.name, settings.namespace, settings.context)
+        return run(args, settings, client)
+    except UnsafeTransitionError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except WaitTimeoutError as exc:
+        print(f"timeout: {exc}", file=sys.stderr)
+        return EXIT_TIMEOUT
+    except RolloutFailedError as exc:
+        print(f"rollout failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KubeError as exc:
+        print(f"cluster: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
