@@ -1,0 +1,132 @@
+"""The predictor: a ``kserve.Model`` serving ``model.joblib`` over v2 (and v1).
+
+``load`` fetches the directory, verifies it (sha256, scikit-learn version)
+and only then unpickles it; on any failure the model stays registered but
+not ready, with the reason in one log line and in every 503. ``predict``
+calls :func:`predictor.inference.predict`, the same function the batch
+scorer uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from kserve import Model
+from kserve.errors import InvalidInput
+from kserve.logging import logger
+from kserve.protocol.infer_type import InferRequest, InferResponse
+
+from predictor import inference, storage, tensors
+from predictor.manifest import ManifestError
+from predictor.settings import PredictorSettings
+from transformer.errors import NotReadyError
+
+
+class HeartPredictor(Model):
+    def __init__(self, settings: PredictorSettings) -> None:
+        super().__init__(settings.server.model_name)
+        self.settings = settings
+        self.loaded: inference.LoadedModel | None = None
+        self.not_ready_reason = "the model is not loaded yet"
+
+    def start(self) -> None:
+        """Readiness is set by :meth:`load` alone (KServe's default would force it True)."""
+
+    def load(self) -> bool:
+        try:
+            local = storage.fetch(self.settings.model_dir)
+            self.loaded = inference.load(local, self.settings.engine)
+        except (ManifestError, OSError, RuntimeError, ValueError) as exc:
+            self.not_ready_reason = f"refusing to load {self.settings.model_dir}: {exc}"
+            logger.error("%s", self.not_ready_reason)
+            self.ready = False
+            return False
+        manifest = self.loaded.manifest
+        logger.info("loaded %s version %s (%s, threshold %.3f, engine %s)", manifest.model_name,
+                    manifest.model_version or "-", manifest.model_family, manifest.threshold,
+                    self.settings.engine)  # fmt: skip
+        self.not_ready_reason = ""
+        self.ready = True
+        return True
+
+    def _model(self) -> inference.LoadedModel:
+        if self.loaded is None:
+            raise NotReadyError(f"model {self.name} is not ready: {self.not_ready_reason}")
+        return self.loaded
+
+    def predict(self, payload: Any, headers: Any = None, response_headers: Any = None) -> Any:
+        model = self._model()
+        if isinstance(payload, InferRequest):
+            return self._predict_v2(model, payload)
+        return self._predict_v1(model, payload)
+
+    def _predict_v2(self, model: inference.LoadedModel, request: InferRequest) -> InferResponse:
+        names = tensors.requested(request)
+        order = model.manifest.feature_order
+        matrix = tensors.to_matrix(request, order, self.settings.max_batch_size)
+        prediction = inference.predict(model, matrix)
+        version = model.manifest.model_version
+        return InferResponse(
+            response_id=request.id or "",
+            model_name=self.name,
+            model_version=version or None,
+            infer_outputs=tensors.to_outputs(prediction, names),
+            parameters={"model_version": version, "contract_hash": model.manifest.contract_hash},
+        )
+
+    def _predict_v1(self, model: inference.LoadedModel, body: Any) -> dict[str, Any]:
+        instances = body.get("instances") if isinstance(body, Mapping) else None
+        if not isinstance(instances, list) or not instances:
+            raise InvalidInput('expected {"instances": [[13 numbers], ...]} or a v2 request')
+        matrix = _v1_matrix(instances, model.manifest.feature_order)
+        if len(matrix) > self.settings.max_batch_size:
+            raise InvalidInput(f"the batch has {len(matrix)} rows, the limit is "
+                               f"{self.settings.max_batch_size}")  # fmt: skip
+        prediction = inference.predict(model, matrix)
+        rows = zip(prediction.probability.tolist(), prediction.label.tolist(), strict=True)
+        return {
+            "predictions": [{"probability": p, "label": int(label)} for p, label in rows],
+            "model_version": model.manifest.model_version,
+        }
+
+    def get_input_types(self) -> list[dict[str, Any]]:
+        width = len(self.loaded.manifest.feature_order) if self.loaded else -1
+        return [{"name": "features", "datatype": "FP32", "shape": [-1, width]}]
+
+    def get_output_types(self) -> list[dict[str, Any]]:
+        return [
+            {"name": "probability", "datatype": "FP32", "shape": [-1]},
+            {"name": "label", "datatype": "INT32", "shape": [-1]},
+        ]
+
+    def metadata_extras(self) -> dict[str, Any]:
+        """Model version and contract hash for clients and the transformer's check."""
+        if self.loaded is None:
+            return {"parameters": {"ready": "false", "reason": self.not_ready_reason}}
+        m = self.loaded.manifest
+        params = {
+            "contract_hash": m.contract_hash,
+            "feature_order": ",".join(m.feature_order),
+            "model_version": m.model_version,
+            "model_family": m.model_family,
+            "threshold": str(m.threshold),
+            "sklearn_version": m.sklearn_version,
+            "engine": self.settings.engine,
+        }
+        return {"versions": [m.model_version] if m.model_version else [], "parameters": params}
+
+
+def _v1_matrix(instances: list[Any], order: list[str]) -> np.ndarray:
+    """v1 instances: lists of numbers in feature order, or objects keyed by feature."""
+    rows = []
+    for i, instance in enumerate(instances):
+        row = [instance.get(n) for n in order] if isinstance(instance, Mapping) else instance
+        if not isinstance(row, list) or len(row) != len(order):
+            raise InvalidInput(f"instance {i}: expected {len(order)} values ({', '.join(order)})")
+        rows.append([np.nan if v is None else v for v in row])
+    try:
+        return np.asarray(rows, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"instances must hold numbers ({exc})") from None

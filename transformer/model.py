@@ -1,0 +1,130 @@
+"""The transformer: validate patient records, call the predictor, explain the result.
+
+``preprocess`` turns a v2 or v1 request into the contract's FP32 matrix (a
+400 / INVALID_ARGUMENT listing every problem otherwise), ``predict`` sends it
+to the predictor, ``postprocess`` returns ``risk``, ``label`` and the model
+version. Readiness includes a cached check of the predictor's metadata
+against the contract (:mod:`transformer.handshake`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from kserve import Model
+from kserve.errors import InvalidInput
+from kserve.protocol.infer_type import InferRequest
+
+from transformer import decode, handshake
+from transformer.client import GrpcPredictor, RestPredictor, make_client
+from transformer.contract import CONTRACT_HASH, FEATURES
+from transformer.errors import NotReadyError
+from transformer.settings import TransformerSettings
+from transformer.validation import ValidationError
+
+#: The metadata check never waits longer than this, whatever the request timeout.
+HANDSHAKE_TIMEOUT_SECONDS = 3.0
+
+
+class HeartTransformer(Model):
+    def __init__(self, settings: TransformerSettings) -> None:
+        super().__init__(settings.server.model_name)
+        self.settings = settings
+        self._client: RestPredictor | GrpcPredictor | None = None
+        self._last = handshake.Handshake("the predictor has not been checked yet")
+        self._checked_at = -float("inf")
+        self.ready = True
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Worker processes get a fresh client (gRPC channels do not cross processes)."""
+        return {**self.__dict__, "_client": None}
+
+    @property
+    def client(self) -> RestPredictor | GrpcPredictor:
+        if self._client is None:
+            s = self.settings
+            self._client = make_client(s.predictor_protocol, s.predictor_host, s.timeout_seconds)
+        return self._client
+
+    def start(self) -> None:
+        """Keep readiness to :meth:`healthy` (KServe's default would force it True)."""
+
+    @property
+    def not_ready_reason(self) -> str:
+        return self._last.reason
+
+    async def healthy(self) -> bool:
+        if time.monotonic() - self._checked_at >= self.settings.contract_check_interval_seconds:
+            await self.check_predictor()
+        return self.ready and self._last.ok
+
+    def check_at_startup(self) -> handshake.Handshake:
+        """One check before serving, in its own event loop (its client is then dropped)."""
+        loop = asyncio.new_event_loop()  # not asyncio.run: KServe's start needs a current loop
+        try:
+            return loop.run_until_complete(self.check_predictor())
+        finally:
+            self._client = None
+            loop.close()
+
+    async def check_predictor(self) -> handshake.Handshake:
+        timeout = min(self.settings.timeout_seconds, HANDSHAKE_TIMEOUT_SECONDS)
+        self._last = await handshake.check(self.client, self.name, timeout)
+        self._checked_at = time.monotonic()
+        return self._last
+
+    async def preprocess(self, payload: Any, headers: Any = None) -> InferRequest:
+        max_rows = self.settings.max_batch_size
+        try:
+            if isinstance(payload, InferRequest):
+                _check_outputs(payload)
+                matrix = decode.v2_matrix(payload, max_rows)
+            else:
+                matrix = decode.v1_matrix(payload, max_rows)
+        except ValidationError as exc:
+            raise InvalidInput(exc.summary()) from None
+        request_id = payload.id if isinstance(payload, InferRequest) else None
+        return decode.features_request(matrix, self.name, request_id)
+
+    async def predict(self, payload: Any, headers: Any = None, response_headers: Any = None) -> Any:
+        if not await self.healthy():
+            raise NotReadyError(f"model {self.name} is not ready: {self.not_ready_reason}")
+        return await self.client.infer(payload)
+
+    async def __call__(self, body: Any, headers: Any = None, verb: Any = None) -> Any:
+        response, response_headers = await super().__call__(body, headers=headers)
+        risk, labels = decode.risk_and_labels(response)
+        version = response.model_version or self._last.model_version
+        if isinstance(body, InferRequest):
+            return decode.v2_response(risk, labels, version, body), response_headers
+        return decode.v1_response(risk, labels, version), response_headers
+
+    def get_input_types(self) -> list[dict[str, Any]]:
+        return [
+            {"name": f.name, "datatype": "BYTES" if f.codes else "FP32", "shape": [-1]}
+            for f in FEATURES
+        ]
+
+    def get_output_types(self) -> list[dict[str, Any]]:
+        return [
+            {"name": "risk", "datatype": "FP32", "shape": [-1]},
+            {"name": "label", "datatype": "BYTES", "shape": [-1]},
+        ]
+
+    def metadata_extras(self) -> dict[str, Any]:
+        return {
+            "versions": [self._last.model_version] if self._last.model_version else [],
+            "parameters": {
+                "contract_hash": CONTRACT_HASH,
+                "predictor_model_version": self._last.model_version,
+                "predictor_protocol": self.settings.predictor_protocol,
+            },
+        }
+
+
+def _check_outputs(request: InferRequest) -> None:
+    unknown = [o.name for o in request.request_outputs or [] if o.name not in decode.OUTPUTS]
+    if unknown:
+        raise InvalidInput(f"unknown outputs {unknown}: this model returns {list(decode.OUTPUTS)}")
