@@ -18,6 +18,7 @@ log line saying why.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,12 +27,13 @@ from pathlib import Path
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from predictor.manifest import read
 from transformer.contract import N_FEATURES
 from transformer.synthetic import generate
 
 logger = logging.getLogger("kserve")
 
-#: float32 [N, 13] in contract order -> P(disease) as float64 [N].
+#: float32 [N, 13] in contract order -> P(disease) as float32 [N].
 ProbaFn = Callable[[np.ndarray], np.ndarray]
 
 TOLERANCE = 1e-5
@@ -72,7 +74,7 @@ def sklearn_proba(pipeline: Pipeline) -> ProbaFn:
     column = positive_column(pipeline)
 
     def proba(matrix: np.ndarray) -> np.ndarray:
-        return np.asarray(pipeline.predict_proba(matrix)[:, column], dtype=np.float64)
+        return np.asarray(pipeline.predict_proba(matrix)[:, column], dtype=np.float32)
 
     return proba
 
@@ -102,7 +104,7 @@ def compile_onnx(pipeline: Pipeline) -> ProbaFn:
     def proba(matrix: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(matrix, dtype=np.float32)
         out = session.run([_PROBABILITIES], {_INPUT: batch})[0]
-        return np.asarray(out[:, column], dtype=np.float64)
+        return np.asarray(out[:, column], dtype=np.float32)
 
     return proba
 
@@ -121,7 +123,8 @@ def check_parity(
     reference: ProbaFn, candidate: ProbaFn, rows: np.ndarray, threshold: float
 ) -> Parity:
     """Compare ``candidate`` with ``reference`` on ``rows`` (labels at ``threshold``)."""
-    expected, actual = reference(rows), candidate(rows)
+    expected = np.asarray(reference(rows), dtype=np.float64)
+    actual = np.asarray(candidate(rows), dtype=np.float64)
     mismatches = int(np.count_nonzero((expected >= threshold) != (actual >= threshold)))
     diff = float(np.max(np.abs(expected - actual))) if len(rows) else 0.0
     return Parity(len(rows), diff if np.isfinite(diff) else float("inf"), mismatches)
@@ -175,3 +178,15 @@ def select_proba(
         return reference, "sklearn"
     logger.info("fast path: onnxruntime, parity with the Pipeline proven on %s", parity)
     return fast, "onnxruntime"
+
+
+def onnx_proba(pipeline: Pipeline, model_dir: Path) -> ProbaFn:
+    """Engine factory for :data:`predictor.inference.ENGINES` (``--engine onnx``).
+
+    Parity uses the manifest's threshold and, when ``HEART_DATA_SOURCE`` is
+    set in the server's environment (read once, here, at load time), every
+    Cleveland row too.
+    """
+    threshold = read(model_dir).threshold
+    proba, _ = select_proba(pipeline, threshold, os.environ.get("HEART_DATA_SOURCE") or None)
+    return proba

@@ -23,6 +23,7 @@ import numpy as np
 import sklearn
 from sklearn.pipeline import Pipeline
 
+from predictor import fastpath
 from predictor.manifest import MODEL_FILE, Manifest, verify
 
 #: P(disease) for a float32 matrix [N, 13] -> float32 [N].
@@ -45,7 +46,7 @@ class _PipelineProba:
 
 
 #: Engine name -> factory. The ``--engine`` flag chooses among these keys.
-ENGINES: dict[str, EngineFactory] = {"sklearn": sklearn_proba}
+ENGINES: dict[str, EngineFactory] = {"sklearn": sklearn_proba, "onnx": fastpath.onnx_proba}
 
 
 @dataclass(frozen=True)

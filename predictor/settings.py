@@ -27,7 +27,7 @@ class PredictorSettings:
         parser = server_parser("Heart-disease predictor (KServe, Open Inference Protocol v2).")
         parser.add_argument("--model_dir", required=True, help="model/ directory: path or URI")
         parser.add_argument(
-            "--engine", default="sklearn", choices=sorted(ENGINES), help="probability function"
+            "--engine", default="onnx", choices=sorted(ENGINES), help="probability function"
         )
         parser.add_argument(
             "--max_batch_size", type=int, default=DEFAULT_MAX_ROWS, help="most rows per request"

@@ -10,6 +10,7 @@ import pytest
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+from predictor import inference
 from predictor.fastpath import (
     SYNTHETIC_ROWS,
     Parity,
@@ -77,7 +78,7 @@ def test_falls_back_to_sklearn_when_parity_fails(
         proba, engine = select_proba(fitted, THRESHOLD, compiler=skewed)
     assert engine == "sklearn"
     x = parity_rows(None, synthetic=20)
-    np.testing.assert_array_equal(proba(x), fitted.predict_proba(x)[:, 1])
+    np.testing.assert_array_equal(proba(x), fitted.predict_proba(x)[:, 1].astype(np.float32))
     assert len(caplog.records) == 1
     assert "parity failed" in caplog.text and "max |dp| 1.00e-03" in caplog.text
 
@@ -91,7 +92,7 @@ def test_falls_back_when_conversion_fails(cleveland, caplog: pytest.LogCaptureFi
         proba, engine = select_proba(custom, THRESHOLD)
     assert engine == "sklearn"
     assert "conversion failed" in caplog.text
-    np.testing.assert_array_equal(proba(x), custom.predict_proba(x)[:, 1])
+    np.testing.assert_array_equal(proba(x), custom.predict_proba(x)[:, 1].astype(np.float32))
 
 
 def test_a_single_label_flip_fails_parity() -> None:
@@ -111,3 +112,13 @@ def test_label_flip_at_threshold_is_counted() -> None:
 def test_unreadable_data_source_still_checks_generated_rows(tmp_path: Path) -> None:
     rows = parity_rows(str(tmp_path / "absent"), synthetic=100, cache_dir=tmp_path / "cache")
     assert len(rows) == 100
+
+
+def test_predictor_onnx_engine_serves_the_pipelines_answers(synthetic_model_dir: Path) -> None:
+    fast = inference.load(synthetic_model_dir, "onnx")
+    plain = inference.load(synthetic_model_dir, "sklearn")
+    x = parity_rows(None, synthetic=500)
+    a, b = inference.predict(fast, x), inference.predict(plain, x)
+    np.testing.assert_allclose(a.probability, b.probability, atol=1e-5)
+    np.testing.assert_array_equal(a.label, b.label)
+    assert fast.proba.__qualname__ == "compile_onnx.<locals>.proba", "the fast path was chosen"
