@@ -12,13 +12,14 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from sklearn.compose import ColumnTransformer
+from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from transformer.contract import CATEGORICAL_INDICES, FEATURES, NUMERIC_INDICES
+from transformer.contract import CATEGORICAL_INDICES, FEATURE_NAMES, FEATURES, NUMERIC_INDICES
 
 Family = Literal["random_forest", "logistic_regression"]
 FAMILIES: tuple[Family, ...] = ("random_forest", "logistic_regression")
@@ -74,6 +75,36 @@ def build_pipeline(
         estimator = LogisticRegression(max_iter=2000, random_state=seed, **chosen)
         return Pipeline([("preprocess", _preprocessor(scale=True)), ("model", estimator)])
     raise ValueError(f"unknown model family {family!r}: choose one of {', '.join(FAMILIES)}")
+
+
+Baseline = Literal["majority", "one_feature"]
+BASELINES: tuple[Baseline, ...] = ("majority", "one_feature")
+#: The one-feature baseline's feature: the strongest single predictor on
+#: Cleveland (thallium stress test, ROC-AUC ~0.76 on its own).
+ONE_FEATURE = "thal"
+#: Fixed thresholds of baselines (others use the champion's rule): the
+#: majority baseline predicts the majority class, "no disease", for everyone.
+BASELINE_THRESHOLDS: dict[str, float] = {"majority": 0.5}
+
+
+def build_baseline(kind: Baseline, feature: str = ONE_FEATURE) -> Pipeline:
+    """A reference model the champion must beat.
+
+    ``majority`` predicts the training prevalence for everyone (ROC-AUC 0.5);
+    ``one_feature`` is a logistic regression on ``feature`` alone.
+    """
+    if kind == "majority":
+        return Pipeline([("model", DummyClassifier(strategy="prior"))])
+    if kind == "one_feature":
+        index = FEATURE_NAMES.index(feature)
+        categorical = FEATURES[index].kind == "categorical"
+        steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy="most_frequent"))]
+        steps.append(
+            ("encode", OneHotEncoder(handle_unknown="ignore") if categorical else StandardScaler())
+        )
+        select = ColumnTransformer([(feature, Pipeline(steps), [index])])
+        return Pipeline([("preprocess", select), ("model", LogisticRegression(max_iter=2000))])
+    raise ValueError(f"unknown baseline {kind!r}: choose one of {', '.join(BASELINES)}")
 
 
 def feature_names_out(pipeline: Pipeline) -> list[str]:

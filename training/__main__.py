@@ -1,0 +1,5 @@
+"""Entry point: ``python -m training data|eda|train`` (see :mod:`training.cli`)."""
+
+from training.cli import main
+
+raise SystemExit(main())

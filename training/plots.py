@@ -1,0 +1,118 @@
+"""Model plots: ROC, calibration, confusion matrix, feature importance (PNG).
+
+Each plot function draws one figure from numbers it is given and writes it to
+``path``; :func:`model_figures` draws all four for a published model. Nothing
+here fits a model or talks to MLflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from sklearn.calibration import calibration_curve
+from sklearn.inspection import permutation_importance
+from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
+from sklearn.pipeline import Pipeline
+
+from training.evaluate import CVResult
+from transformer.contract import FEATURE_NAMES, LABELS
+
+Scored = tuple[np.ndarray, np.ndarray]  # (y, probability)
+Dataset = tuple[np.ndarray, np.ndarray]  # (x, y)
+
+
+def save(figure: Figure, path: Path) -> Path:
+    """Write ``figure`` as PNG to ``path`` (folders created) and close it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def roc(curves: Mapping[str, Scored], path: Path) -> Path:
+    """ROC curves, one per name (e.g. 'Cleveland CV' and each external site)."""
+    figure, ax = plt.subplots(figsize=(5.5, 5))
+    for name, (y, probability) in curves.items():
+        fpr, tpr, _ = roc_curve(y, probability)
+        ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(y, probability):.3f})")
+    ax.plot([0, 1], [0, 1], "k--", linewidth=0.8, label="chance")
+    ax.set(xlabel="1 - specificity", ylabel="sensitivity", title="ROC")
+    ax.legend(loc="lower right", fontsize=8)
+    return save(figure, path)
+
+
+def calibration(y: np.ndarray, probability: np.ndarray, path: Path, bins: int = 10) -> Path:
+    """Reliability diagram of out-of-fold probabilities."""
+    observed, predicted = calibration_curve(y, probability, n_bins=bins, strategy="quantile")
+    figure, ax = plt.subplots(figsize=(5.5, 5))
+    ax.plot(predicted, observed, "o-", label="model")
+    ax.plot([0, 1], [0, 1], "k--", linewidth=0.8, label="perfectly calibrated")
+    ax.set(xlabel="predicted P(disease)", ylabel="observed frequency", title="Calibration")
+    ax.legend(loc="upper left", fontsize=8)
+    return save(figure, path)
+
+
+def confusion(y: np.ndarray, probability: np.ndarray, threshold: float, path: Path) -> Path:
+    """Confusion matrix of out-of-fold predictions at ``threshold``."""
+    matrix = confusion_matrix(y, (probability >= threshold).astype(int), labels=[0, 1])
+    figure, ax = plt.subplots(figsize=(4.8, 4.2))
+    ax.imshow(matrix, cmap="Blues")
+    for (row, col), count in np.ndenumerate(matrix):
+        colour = "white" if count > matrix.max() / 2 else "black"
+        ax.text(col, row, str(count), ha="center", va="center", color=colour)
+    ax.set_xticks([0, 1], LABELS)
+    ax.set_yticks([0, 1], LABELS)
+    ax.set(xlabel="predicted", ylabel="actual", title=f"Confusion at threshold {threshold:.2f}")
+    return save(figure, path)
+
+
+def importance(names: list[str], means: np.ndarray, stds: np.ndarray, path: Path) -> Path:
+    """Horizontal bars of feature importances, largest at the top."""
+    order = np.argsort(means)
+    figure, ax = plt.subplots(figsize=(6, 5))
+    ax.barh([names[i] for i in order], means[order], xerr=stds[order], color="tab:blue")
+    ax.set(xlabel="drop in ROC-AUC when shuffled", title="Permutation importance")
+    return save(figure, path)
+
+
+def model_figures(
+    result: CVResult,
+    pipeline: Pipeline,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    external: Mapping[str, Dataset | None],
+    folder: Path,
+) -> list[Path]:
+    """The four plots of a model: CV out-of-fold curves, external sites on the ROC.
+
+    Importance is permutation importance of the 13 raw fields (ROC-AUC drop),
+    comparable across model families.
+    """
+    curves: dict[str, Scored] = {"Cleveland (CV)": (y, result.oof_probability)}
+    for site, data in external.items():
+        if data is not None and len(np.unique(data[1])) == 2:
+            curves[site.capitalize()] = (data[1], pipeline.predict_proba(data[0])[:, 1])
+    found = permutation_importance(
+        pipeline, x, y, scoring="roc_auc", n_repeats=5, random_state=0, n_jobs=1
+    )
+    return [
+        roc(curves, folder / "roc.png"),
+        calibration(y, result.oof_probability, folder / "calibration.png"),
+        confusion(y, result.oof_probability, result.threshold, folder / "confusion.png"),
+        importance(
+            list(FEATURE_NAMES),
+            found.importances_mean,
+            found.importances_std,
+            folder / "importance.png",
+        ),
+    ]
