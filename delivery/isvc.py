@@ -135,8 +135,7 @@ def _standard(isvc: dict[str, Any]) -> CanaryState:
     statuses = isvc.get("status", {}).get("canaryStatuses") or []
     total = sum(int(c.get("trafficPercent", 0)) for c in canaries)
     splits = [Split(s.get("name", ""), int(s.get("trafficPercent", 0)), "canary") for s in statuses]
-    if canaries:
-        splits.insert(0, Split("stable", 100 - total, "stable"))
+    splits.insert(0, Split("stable", 100 - total, "stable"))
     reason = _failure_reason(isvc, "CanaryPredictorReady", "PredictorReady")
     phase = _standard_phase(isvc, canaries, statuses)
     percent = total if canaries else None
