@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-#: Dummy credentials so the Secret generators render; real ones come from
-#: the environment at deploy time.
+#: Stand-ins so the Secret generators render when the environment lacks the
+#: variables; real values in the environment always win.
 RENDER_ENV = {
     "AWS_ACCESS_KEY_ID": "render-only",
     "AWS_SECRET_ACCESS_KEY": "render-only",
@@ -50,7 +50,7 @@ def discover(root: Path) -> list[Kustomization]:
 
 def render(path: Path, env: Mapping[str, str] | None = None) -> str:
     """``kubectl kustomize path``; raises CalledProcessError with stderr."""
-    full_env = {**os.environ, **RENDER_ENV, **(env or {})}
+    full_env = {**RENDER_ENV, **os.environ, **(env or {})}
     result = subprocess.run(
         ["kubectl", "kustomize", str(path)],
         capture_output=True,
