@@ -31,7 +31,7 @@ def data(args: argparse.Namespace, console: Console) -> int:
             continue
         _, y = parse_file(path)
         table.add_row(site, "verified", str(len(y)), f"{y.mean():.1%}", str(path))
-    Console().print(table)
+    Console(width=max(Console().width, 132)).print(table)
     required = [s for s in missing if s in args.require]
     if required:
         console.print(f"[red]error:[/] required site(s) absent: {', '.join(required)}")

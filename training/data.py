@@ -58,7 +58,11 @@ class DataError(ValueError):
 
 
 class SiteUnavailableError(DataError):
-    """The source does not hold this site's file (reported as absent, not as corrupt)."""
+    """The source does not hold (or cannot deliver) this site's file.
+
+    Callers that can do without the site report it as absent; it is never
+    raised for a file that arrived but is corrupt.
+    """
 
 
 def resolve_source(source: str | None) -> str:
@@ -102,13 +106,11 @@ def _read_source(source: str, name: str) -> bytes:
         with urllib.request.urlopen(url, timeout=_TIMEOUT_S) as response:
             return bytes(response.read())
     except urllib.error.HTTPError as exc:
-        if exc.code == 404:
-            raise SiteUnavailableError(f"{url}: not found (HTTP 404)") from exc
-        raise DataError(f"{url}: download failed (HTTP {exc.code})") from exc
+        raise SiteUnavailableError(f"{url}: download failed (HTTP {exc.code})") from exc
     except (urllib.error.URLError, OSError) as exc:
         if isinstance(getattr(exc, "reason", None), FileNotFoundError):
             raise SiteUnavailableError(f"{url}: not found") from exc
-        raise DataError(f"{url}: download failed ({exc})") from exc
+        raise SiteUnavailableError(f"{url}: download failed ({exc})") from exc
 
 
 def _verify(data: bytes, name: str, expected: str) -> None:
