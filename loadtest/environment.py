@@ -1,0 +1,43 @@
+"""What the benchmark ran on: CPU model, cores, memory, software versions."""
+
+from __future__ import annotations
+
+import os
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+PACKAGES = ("kserve", "scikit-learn", "onnxruntime", "skl2onnx", "numpy")
+
+
+def cpu_model() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+def describe_machine() -> dict[str, Any]:
+    cores = os.cpu_count() or 0
+    memory = psutil.virtual_memory().total / 2**30
+    return {
+        "cpu": cpu_model(),
+        "cores": cores,
+        "memory_gib": round(memory, 1),
+        "summary": f"{cores} cores ({cpu_model()}), {memory:.0f} GiB, {platform.system()}",
+        "python": platform.python_version(),
+        "packages": {name: _version(name) for name in PACKAGES},
+        "mlserver": "1.7.1 (own virtualenv, mlserver-sklearn 1.7.1, uvloop 0.21.0)",
+    }

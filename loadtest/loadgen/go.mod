@@ -1,0 +1,3 @@
+module heartkserve/loadgen
+
+go 1.22

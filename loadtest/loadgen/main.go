@@ -1,0 +1,260 @@
+// loadgen: a closed-loop HTTP load generator for the peer benchmark.
+//
+// C workers each keep one keep-alive connection and send the next request as
+// soon as the previous answer is read (closed loop), cycling through request
+// bodies read from a file (one JSON body per line). Requests finished during
+// the warm-up are not recorded. It stops at the duration or the request cap,
+// whichever comes first, and prints one JSON summary on stdout.
+//
+// Standard library only; GOMAXPROCS defaults to 1 so that the generator, which
+// shares the machine with the servers it measures, takes at most one core.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	url         string
+	bodiesPath  string
+	concurrency int
+	duration    time.Duration
+	warmup      time.Duration
+	maxRequests int64
+	hostHeader  string
+	expect      int
+	contains    string
+	timeout     time.Duration
+	procs       int
+}
+
+type worker struct {
+	latencies []float64 // milliseconds, recorded requests only
+	errors    int64
+	statuses  map[int]int64
+	lastError string
+}
+
+type summary struct {
+	URL          string           `json:"url"`
+	Concurrency  int              `json:"concurrency"`
+	Requests     int64            `json:"requests"`
+	Errors       int64            `json:"errors"`
+	DurationS    float64          `json:"duration_s"`
+	RPS          float64          `json:"rps"`
+	P50Ms        float64          `json:"p50_ms"`
+	P90Ms        float64          `json:"p90_ms"`
+	P99Ms        float64          `json:"p99_ms"`
+	MaxMs        float64          `json:"max_ms"`
+	MeanMs       float64          `json:"mean_ms"`
+	Statuses     map[string]int64 `json:"statuses"`
+	LastError    string           `json:"last_error,omitempty"`
+	GenCPUS      float64          `json:"loadgen_cpu_s"`
+	GenProcs     int              `json:"loadgen_procs"`
+	WarmupS      float64          `json:"warmup_s"`
+	CappedByReqs bool             `json:"capped_by_requests"`
+}
+
+func parseFlags() config {
+	var c config
+	flag.StringVar(&c.url, "url", "", "target URL (POST)")
+	flag.StringVar(&c.bodiesPath, "bodies", "", "file with one request body per line")
+	flag.IntVar(&c.concurrency, "c", 1, "concurrent closed-loop workers (connections)")
+	flag.DurationVar(&c.duration, "d", 10*time.Second, "measured duration (after warm-up)")
+	flag.DurationVar(&c.warmup, "warmup", time.Second, "warm-up not recorded")
+	flag.Int64Var(&c.maxRequests, "n", 0, "stop after this many recorded requests (0 = no cap)")
+	flag.StringVar(&c.hostHeader, "host-header", "", "Host header (e.g. for a KServe ingress)")
+	flag.IntVar(&c.expect, "expect-status", 200, "status counted as success")
+	flag.StringVar(&c.contains, "expect-body", "", "substring a successful body must contain")
+	flag.DurationVar(&c.timeout, "timeout", 30*time.Second, "per-request timeout")
+	flag.IntVar(&c.procs, "procs", 1, "GOMAXPROCS: cores the generator may use")
+	flag.Parse()
+	if c.url == "" || c.bodiesPath == "" || c.concurrency < 1 {
+		fmt.Fprintln(os.Stderr, "loadgen: -url, -bodies and -c >= 1 are required")
+		os.Exit(2)
+	}
+	return c
+}
+
+func readBodies(path string) [][]byte {
+	file, err := os.Open(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(2)
+	}
+	defer file.Close()
+	var bodies [][]byte
+	scanner := bufio.NewScanner(file)
+	scanner.Buffer(make([]byte, 1<<20), 64<<20)
+	for scanner.Scan() {
+		if line := bytes.TrimSpace(scanner.Bytes()); len(line) > 0 {
+			bodies = append(bodies, append([]byte(nil), line...))
+		}
+	}
+	if len(bodies) == 0 {
+		fmt.Fprintln(os.Stderr, "loadgen: no request bodies in", path)
+		os.Exit(2)
+	}
+	return bodies
+}
+
+func newClient(c config) *http.Client {
+	transport := &http.Transport{
+		MaxIdleConns:        c.concurrency,
+		MaxIdleConnsPerHost: c.concurrency,
+		MaxConnsPerHost:     c.concurrency,
+		DisableCompression:  true,
+	}
+	return &http.Client{Transport: transport, Timeout: c.timeout}
+}
+
+// send posts one body; it returns the status (0 on transport error) and an error text.
+func send(client *http.Client, c config, body []byte) (int, string) {
+	req, err := http.NewRequest(http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err.Error()
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if c.hostHeader != "" {
+		req.Host = c.hostHeader
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	data, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return resp.StatusCode, err.Error()
+	}
+	if resp.StatusCode != c.expect {
+		return resp.StatusCode, fmt.Sprintf("status %d: %.200s", resp.StatusCode, data)
+	}
+	if c.contains != "" && !strings.Contains(string(data), c.contains) {
+		return resp.StatusCode, fmt.Sprintf("body lacks %q: %.200s", c.contains, data)
+	}
+	return resp.StatusCode, ""
+}
+
+func (w *worker) run(client *http.Client, c config, bodies [][]byte, offset int,
+	start, end time.Time, recorded *int64) {
+	for i := offset; ; i++ {
+		if c.maxRequests > 0 && atomic.LoadInt64(recorded) >= c.maxRequests {
+			return
+		}
+		t0 := time.Now()
+		if !t0.Before(end) {
+			return
+		}
+		status, errText := send(client, c, bodies[i%len(bodies)])
+		t1 := time.Now()
+		if t0.Before(start) {
+			continue // warm-up
+		}
+		if c.maxRequests > 0 && atomic.AddInt64(recorded, 1) > c.maxRequests {
+			return
+		}
+		w.statuses[status]++
+		w.latencies = append(w.latencies, float64(t1.Sub(t0).Nanoseconds())/1e6)
+		if errText != "" {
+			w.errors++
+			w.lastError = errText
+		}
+	}
+}
+
+func percentile(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	index := int(q*float64(len(sorted))+0.5) - 1
+	if index < 0 {
+		index = 0
+	}
+	if index >= len(sorted) {
+		index = len(sorted) - 1
+	}
+	return sorted[index]
+}
+
+func cpuSeconds() float64 {
+	var usage syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
+		return 0
+	}
+	return float64(usage.Utime.Nano()+usage.Stime.Nano()) / 1e9
+}
+
+func summarise(c config, workers []*worker, elapsed time.Duration) summary {
+	s := summary{URL: c.url, Concurrency: c.concurrency, Statuses: map[string]int64{},
+		GenProcs: c.procs, WarmupS: c.warmup.Seconds()}
+	var all []float64
+	var total float64
+	for _, w := range workers {
+		all = append(all, w.latencies...)
+		s.Errors += w.errors
+		for status, n := range w.statuses {
+			s.Statuses[fmt.Sprint(status)] += n
+		}
+		if w.lastError != "" {
+			s.LastError = w.lastError
+		}
+	}
+	sort.Float64s(all)
+	for _, v := range all {
+		total += v
+	}
+	s.Requests = int64(len(all))
+	s.DurationS = elapsed.Seconds()
+	if s.DurationS > 0 {
+		s.RPS = float64(s.Requests) / s.DurationS
+	}
+	if s.Requests > 0 {
+		s.MeanMs = total / float64(s.Requests)
+		s.MaxMs = all[len(all)-1]
+	}
+	s.P50Ms, s.P90Ms, s.P99Ms = percentile(all, 0.50), percentile(all, 0.90), percentile(all, 0.99)
+	s.CappedByReqs = c.maxRequests > 0 && s.Requests >= c.maxRequests
+	return s
+}
+
+func main() {
+	c := parseFlags()
+	runtime.GOMAXPROCS(c.procs)
+	bodies := readBodies(c.bodiesPath)
+	client := newClient(c)
+	start := time.Now().Add(c.warmup)
+	end := start.Add(c.duration)
+	workers := make([]*worker, c.concurrency)
+	var recorded int64
+	var wg sync.WaitGroup
+	for i := range workers {
+		workers[i] = &worker{statuses: map[int]int64{}}
+		wg.Add(1)
+		go func(w *worker, offset int) {
+			defer wg.Done()
+			w.run(client, c, bodies, offset, start, end, &recorded)
+		}(workers[i], i)
+	}
+	wg.Wait()
+	// Answers to requests sent before the end still count: closed loop.
+	elapsed := time.Since(start)
+	s := summarise(c, workers, elapsed)
+	s.GenCPUS = cpuSeconds()
+	out, _ := json.Marshal(s)
+	fmt.Println(string(out))
+}

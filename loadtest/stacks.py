@@ -1,0 +1,115 @@
+"""The systems under test, each a list of :class:`~loadtest.servers.Server` on loopback.
+
+- ``ours``: our predictor (``python -m predictor``, default engine: the
+  parity-checked ONNX Runtime fast path);
+- ``chain-rest`` / ``chain-grpc``: our transformer in front of that predictor,
+  the hop over v2 REST or v2 gRPC;
+- ``kserve-sklearn``: KServe's stock sklearn server (reproduced in
+  :mod:`loadtest.peers.stock_sklearn`, ``PREDICT_PROBA=true``);
+- ``mlserver``: MLServer + mlserver-sklearn, ``predict_fn: predict_proba``.
+
+Every server gets ``--enable_latency_logging false`` (KServe) or
+``debug: false`` (MLServer): no log line per request for anybody.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from loadtest.servers import Server, free_port
+
+MODEL = "heart"
+V2_READY = f"/v2/models/{MODEL}/ready"
+V2_INFER = f"/v2/models/{MODEL}/infer"
+QUIET = ["--enable_latency_logging", "false"]
+
+
+@dataclass
+class Stack:
+    """``servers`` start in order; requests go to ``entry``; ``body`` is the payload kind."""
+
+    name: str
+    servers: list[Server]
+    entry: Server
+    body: str  # "tensor" (FP32 [N, 13]) or "records" (one named input per field)
+    grpc_port: int = 0
+
+    @property
+    def infer_url(self) -> str:
+        return self.entry.base_url + V2_INFER
+
+    def rss_mb(self) -> float:
+        return sum(s.rss_mb() for s in self.servers)
+
+
+def _kserve(name: str, module: str, args: list[str], work: Path) -> tuple[Server, int]:
+    http, grpc = free_port(), free_port()
+    argv = [sys.executable, "-m", module, *args, "--model_name", MODEL, "--http_port", str(http),
+            "--grpc_port", str(grpc), "--bind_address", "127.0.0.1", *QUIET]  # fmt: skip
+    return Server(name, argv, http, V2_READY, work / f"{name}.log"), grpc
+
+
+def ours(model_dir: Path, work: Path, workers: int = 1) -> Stack:
+    args = ["--model_dir", str(model_dir), "--workers", str(workers)]
+    server, grpc_port = _kserve("ours", "predictor", args, work)
+    return Stack("ours", [server], server, "tensor", grpc_port)
+
+
+def chain_on(predictor: Stack, work: Path, hop: str) -> Stack:
+    """Our transformer in front of ``predictor``'s server, the hop over ``rest`` or ``grpc``."""
+    target = predictor.grpc_port if hop == "grpc" else predictor.entry.port
+    protocol = "grpc-v2" if hop == "grpc" else "v2"
+    hop_args = ["--predictor_host", f"127.0.0.1:{target}", "--predictor_protocol", protocol]
+    transformer, _ = _kserve(f"chain-{hop}", "transformer", hop_args, work)
+    transformer.tier = 1
+    return Stack(f"chain-{hop}", [predictor.entry, transformer], transformer, "records")
+
+
+def kserve_sklearn(model_dir: Path, work: Path) -> Stack:
+    server, _ = _kserve(
+        "kserve-sklearn", "loadtest.peers.stock_sklearn",
+        ["--model_dir", str(model_dir), "--enable_grpc", "false"], work,
+    )  # fmt: skip
+    server.env = {"PREDICT_PROBA": "true"}
+    return Stack("kserve-sklearn", [server], server, "tensor")
+
+
+def mlserver(model_dir: Path, work: Path, python: Path, parallel_workers: int = 1) -> Stack:
+    """MLServer from its own virtualenv, configured by files in ``work/mlserver``."""
+    folder = work / "mlserver"
+    (folder / MODEL).mkdir(parents=True, exist_ok=True)
+    http = free_port()
+    settings = {"host": "127.0.0.1", "http_port": http, "grpc_port": free_port(),
+                "metrics_port": free_port(), "parallel_workers": parallel_workers,
+                "debug": False}  # fmt: skip
+    (folder / "settings.json").write_text(json.dumps(settings, indent=2))
+    model_settings = {
+        "name": MODEL,
+        "implementation": "mlserver_sklearn.SKLearnModel",
+        "parameters": {"uri": str(model_dir / "model.joblib"),
+                       "extra": {"predict_fn": "predict_proba"}},
+    }  # fmt: skip
+    (folder / MODEL / "model-settings.json").write_text(json.dumps(model_settings, indent=2))
+    argv = [str(python.absolute().parent / "mlserver"), "start", str(folder)]
+    server = Server("mlserver", argv, http, V2_READY, work / "mlserver.log", cwd=folder)
+    return Stack("mlserver", [server], server, "tensor")
+
+
+def start_all(systems: list[Stack]) -> None:
+    """Start every distinct server, tier by tier (predictors before transformers)."""
+    unique = list({id(server): server for st in systems for server in st.servers}.values())
+    for tier in sorted({server.tier for server in unique}):
+        batch = [server for server in unique if server.tier == tier]
+        for server in batch:
+            server.start()
+        for server in batch:
+            server.wait_ready()
+
+
+def stop_all(systems: list[Stack]) -> None:
+    for st in reversed(systems):
+        for server in reversed(st.servers):
+            server.stop()
