@@ -1,0 +1,133 @@
+"""`python -m training train` against the embedded MLflow (SQLite + local artifacts).
+
+Plumbing, not model quality: a small CV configuration (the quality bars run the
+real one in test_training_quality.py).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import joblib
+import mlflow
+import numpy as np
+import pytest
+import sklearn
+from mlflow.tracking import MlflowClient
+
+from predictor.manifest import read, sha256_file, verify
+from tests.integration.training_fixtures import SMALL_TRAIN, clean_env, embedded_flags, run_training
+from transformer.contract import CONTRACT_HASH, FEATURE_NAMES
+from transformer.synthetic import generate
+
+pytestmark = pytest.mark.integration
+
+PLOTS = {"roc.png", "calibration.png", "confusion.png", "importance.png"}
+
+
+@pytest.fixture(scope="module")
+def trained_twice(data_source: str, tmp_path_factory: pytest.TempPathFactory):
+    """Two identical training runs into one embedded store."""
+    folder = tmp_path_factory.mktemp("embedded")
+    env = clean_env(HEART_DATA_SOURCE=data_source)
+    outputs = []
+    for n in (1, 2):
+        args = ["train", *embedded_flags(folder), *SMALL_TRAIN]
+        args += ["--model-dir", str(folder / f"model{n}"), "--report-dir", str(folder / f"r{n}")]
+        outputs.append(run_training(args, env).stdout)
+    mlflow.set_tracking_uri(f"sqlite:///{folder / 'mlflow.db'}")
+    yield folder, outputs
+    mlflow.set_tracking_uri("")
+
+
+def test_model_dir_is_verified_and_describes_the_run(trained_twice) -> None:
+    folder, _ = trained_twice
+    manifest = verify(folder / "model2", sklearn.__version__)
+    assert manifest.feature_order == list(FEATURE_NAMES)
+    assert manifest.contract_hash == CONTRACT_HASH
+    assert manifest.model_family in ("random_forest", "logistic_regression")
+    assert 0.0 < manifest.threshold < 1.0 and "Youden" in manifest.threshold_rule
+    assert {"roc_auc", "roc_auc_ci_low", "roc_auc_ci_high", "brier"} <= set(manifest.metrics)
+    run = MlflowClient().get_run(manifest.mlflow_run_id)
+    assert run.data.metrics["cv_roc_auc"] == manifest.metrics["roc_auc"]
+    assert run.data.metrics["cv_threshold"] == manifest.threshold
+
+
+def test_registry_versions_and_the_champion_alias_follow_the_latest_run(trained_twice) -> None:
+    folder, _ = trained_twice
+    first, second = read(folder / "model1"), read(folder / "model2")
+    assert (first.model_version, second.model_version) == ("1", "2")
+    champion = MlflowClient().get_model_version_by_alias("heart", "champion")
+    assert str(champion.version) == "2"
+    assert champion.run_id == second.mlflow_run_id
+
+
+def test_same_data_and_seed_reproduce_metrics_and_predictions(trained_twice) -> None:
+    folder, _ = trained_twice
+    first, second = read(folder / "model1"), read(folder / "model2")
+    assert first.metrics == second.metrics and first.threshold == second.threshold
+    x = generate(500, seed=11, missing_rate=0.1)
+    a = joblib.load(folder / "model1" / "model.joblib").predict_proba(x)
+    b = joblib.load(folder / "model2" / "model.joblib").predict_proba(x)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_run_holds_plots_model_dir_and_report(trained_twice, tmp_path: Path) -> None:
+    folder, _ = trained_twice
+    manifest = read(folder / "model2")
+    client = MlflowClient()
+    names = {Path(f.path).name for f in client.list_artifacts(manifest.mlflow_run_id, "plots")}
+    assert names == PLOTS
+    local = Path(client.download_artifacts(manifest.mlflow_run_id, "model", str(tmp_path)))
+    assert sha256_file(local / "model.joblib") == manifest.sha256
+    assert json.loads((local / "model.json").read_text()) == json.loads(
+        (folder / "model2" / "model.json").read_text()
+    )
+    assert client.list_artifacts(manifest.mlflow_run_id, "report")[0].path == "report/metrics.md"
+
+
+def test_logged_model_has_signature_example_and_serves_probabilities(trained_twice) -> None:
+    folder, _ = trained_twice
+    manifest = read(folder / "model2")
+    uri = "models:/heart@champion"
+    info = mlflow.models.get_model_info(uri)
+    assert info.signature is not None and info.saved_input_example_info is not None
+    inputs = info.signature.inputs.to_dict()
+    assert tuple(inputs[0]["tensor-spec"]["shape"]) == (-1, 13)
+    assert inputs[0]["tensor-spec"]["dtype"] == "float32"
+    x = generate(50, seed=3)
+    served = mlflow.pyfunc.load_model(uri).predict(x)
+    exported = joblib.load(folder / "model2" / "model.joblib").predict_proba(x)
+    np.testing.assert_allclose(served, exported)
+    champion = mlflow.MlflowClient().get_model_version_by_alias("heart", "champion")
+    assert manifest.model_version == str(champion.version)
+
+
+def test_every_configuration_is_a_child_run_of_the_train_run(trained_twice) -> None:
+    folder, _ = trained_twice
+    manifest = read(folder / "model2")
+    runs = mlflow.search_runs(
+        experiment_names=["heart"],
+        filter_string=f"tags.mlflow.parentRunId = '{manifest.mlflow_run_id}'",
+        output_format="list",
+    )
+    families = {r.data.params["family"]: r.data for r in runs}
+    assert set(families) == {"random_forest", "logistic_regression", "majority", "one_feature"}
+    for data in families.values():
+        assert {"cv_roc_auc", "cv_roc_auc_ci_low", "cv_brier", "cv_sensitivity"} <= set(
+            data.metrics
+        )
+    assert families["random_forest"].params["random_forest.n_estimators"] == "40"
+    assert families["majority"].tags["baseline"] == "true"
+
+
+def test_summary_tables_report_cv_intervals_and_absent_sites(trained_twice, data_source) -> None:
+    _, outputs = trained_twice
+    out = outputs[1]
+    assert "stratified 5-fold CV x 1 repeats" in out and "(champion)" in out
+    assert "External validation" in out and "hungarian" in out
+    if "://" not in data_source:
+        for site in ("switzerland", "va"):
+            if not (Path(data_source) / f"processed.{site}.data").exists():
+                assert any(site in line and "absent" in line for line in out.splitlines())

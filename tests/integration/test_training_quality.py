@@ -1,0 +1,89 @@
+"""Quality bars on the real `make train` configuration, trained once.
+
+The run uses `python -m training train` with its defaults (what `make train`
+runs: 5-fold CV x 10 repeats, default hyper-parameters, both families) and
+only redirects data cache, MLflow store and outputs into a temporary folder.
+"""
+
+from __future__ import annotations
+
+import time
+
+import joblib
+import mlflow
+import numpy as np
+import pytest
+
+from predictor.manifest import read
+from tests.integration.training_fixtures import clean_env, embedded_flags, run_training
+from training.data import load_site
+from transformer.contract import FEATURE_NAMES
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+TIME_BUDGET_S = 180
+
+
+@pytest.fixture(scope="session")
+def real_training(data_source: str, tmp_path_factory: pytest.TempPathFactory):
+    folder = tmp_path_factory.mktemp("real-train")
+    args = ["train", *embedded_flags(folder), "--model-dir", str(folder / "model")]
+    args += ["--report-dir", str(folder / "report")]
+    started = time.monotonic()
+    done = run_training(args, clean_env(HEART_DATA_SOURCE=data_source), timeout=600)
+    return folder, done.stdout, time.monotonic() - started
+
+
+def test_champion_meets_the_quality_bars_in_model_json(real_training) -> None:
+    folder, _, _ = real_training
+    metrics = read(folder / "model").metrics
+    assert metrics["roc_auc"] >= 0.90
+    assert metrics["brier"] <= 0.14
+
+
+def test_training_fits_the_time_budget(real_training) -> None:
+    _, _, seconds = real_training
+    assert seconds < TIME_BUDGET_S
+
+
+def test_champion_beats_both_baselines_with_separated_intervals(real_training) -> None:
+    folder, _, _ = real_training
+    manifest = read(folder / "model")
+    mlflow.set_tracking_uri(f"sqlite:///{folder / 'mlflow.db'}")
+    try:
+        runs = mlflow.search_runs(
+            experiment_names=["heart"],
+            filter_string=f"tags.mlflow.parentRunId = '{manifest.mlflow_run_id}'",
+            output_format="list",
+        )
+    finally:
+        mlflow.set_tracking_uri("")
+    cv = {r.data.params["family"]: r.data.metrics for r in runs}
+    champion = cv[manifest.model_family]
+    assert champion["cv_roc_auc"] == max(cv[f]["cv_roc_auc"] for f in cv)
+    for baseline in ("majority", "one_feature"):
+        assert champion["cv_roc_auc_ci_low"] > cv[baseline]["cv_roc_auc_ci_high"], baseline
+        assert champion["cv_brier"] < cv[baseline]["cv_brier"], baseline
+
+
+def test_exported_champion_behaves_on_the_real_data(real_training, data_source, tmp_path) -> None:
+    folder, _, _ = real_training
+    model = joblib.load(folder / "model" / "model.joblib")
+    threshold = read(folder / "model").threshold
+    x, y = load_site("cleveland", data_source, tmp_path)
+    risk = model.predict_proba(x)[:, 1]
+    for name, step in (("oldpeak", 1.0), ("ca", 1.0)):
+        raised = x.copy()
+        i = FEATURE_NAMES.index(name)
+        raised[:, i] = np.minimum(raised[:, i] + step, 10 if name == "oldpeak" else 3)
+        assert model.predict_proba(raised)[:, 1].mean() >= risk.mean(), name
+    accuracy = ((risk >= threshold) == y).mean()
+    assert accuracy > 0.8  # in-sample sanity of the exported Pipeline and its threshold
+
+
+def test_report_has_cv_table_and_external_validation(real_training) -> None:
+    folder, out, _ = real_training
+    report = (folder / "report" / "metrics.md").read_text()
+    assert "stratified 5-fold CV x 10 repeats" in report
+    assert "| hungarian | 294 |" in report or "| hungarian | absent |" in report
+    assert "(champion)" in out and "External validation" in out
