@@ -79,3 +79,18 @@ def write_bodies(path: Path, kind: str, rows: int, count: int = 16) -> Path:
     lines = (json.dumps(body(kind, rows, seed), separators=(",", ":")) for seed in range(count))
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def invalid_v2(seed: int) -> tuple[dict[str, Any], str]:
+    """A one-row v2 named-columns body with one field out of its allowed values."""
+    body = records_v2(generate(1, seed=seed))
+    field, value = (("age", 7), ("cp", 9), ("thal", 4), ("trestbps", 400))[seed % 4]
+    for tensor in body["inputs"]:
+        if tensor["name"] == field:
+            tensor["data"] = [value]
+    return body, field
+
+
+def records_v1_missing(rows: int, seed: int) -> dict[str, Any]:
+    """v1 records with some nullable fields missing (sent as null)."""
+    return records_v1(generate(rows, seed=seed, missing_rate=0.05))
