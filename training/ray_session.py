@@ -1,0 +1,71 @@
+"""Connect to Ray: an embedded local Ray by default, an existing cluster when asked.
+
+``address`` comes from ``--ray-address`` or ``RAY_ADDRESS`` (read by the
+CLI in ``main()``): ``auto`` joins the cluster this machine belongs to (a
+KubeRay head pod, ``ray start --head``), ``ray://host:10001`` connects a Ray
+Client. Without one, a private Ray is started with ``num_cpus`` (default:
+every CPU) and shut down on exit, so no Ray process outlives the command.
+
+On a cluster our packages are shipped with the job (``py_modules``) unless
+the image already has them; their dependencies must be in the image.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import ray
+
+#: Our packages, shipped to a cluster so workers run the same code.
+PACKAGES = ("training", "transformer", "predictor")
+
+
+@dataclass(frozen=True)
+class RaySettings:
+    """``address``: None = local Ray; ``num_cpus``: local only (None = all).
+
+    ``ship_code``: send :data:`PACKAGES` to a cluster with the job.
+    """
+
+    address: str | None = None
+    num_cpus: int | None = None
+    ship_code: bool = True
+
+    @property
+    def local(self) -> bool:
+        return not self.address
+
+
+def _packages() -> list[str]:
+    import importlib
+
+    return [str(Path(importlib.import_module(p).__file__ or "").parent) for p in PACKAGES]
+
+
+@contextlib.contextmanager
+def session(settings: RaySettings) -> Iterator[str]:
+    """Ray for the duration of the block; yields a one-line description of it."""
+    if ray.is_initialized():  # a caller (or a test) already connected
+        yield "the running Ray"
+        return
+    if settings.local:
+        ray.init(
+            address="local",
+            num_cpus=settings.num_cpus,
+            include_dashboard=False,
+            logging_level=logging.WARNING,
+        )
+        where = f"local Ray ({int(ray.cluster_resources().get('CPU', 0))} CPUs)"
+    else:
+        runtime_env = {"py_modules": _packages()} if settings.ship_code else None
+        ray.init(address=settings.address, runtime_env=runtime_env, logging_level=logging.WARNING)
+        cpus = int(ray.cluster_resources().get("CPU", 0))
+        where = f"Ray cluster at {settings.address} ({cpus} CPUs)"
+    try:
+        yield where
+    finally:
+        ray.shutdown()

@@ -1,0 +1,110 @@
+"""Batch-scoring files: read CSV/Parquet input, stream the two outputs.
+
+The format follows the file name (``.csv``, ``.parquet``/``.pq``). CSV
+input treats empty cells, ``NA`` and UCI's ``?`` as missing. The input gets
+a ``row`` column (0-based, file order) that both outputs carry, so scored
+and rejected rows join back to the input. Problems with the file itself
+(unreadable, not CSV/Parquet, unknown or missing columns) raise
+:class:`ScoreInputError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from training.score import ROW, header_problems
+
+CSV_SUFFIXES = (".csv",)
+PARQUET_SUFFIXES = (".parquet", ".pq")
+MISSING = ["", "NA", "N/A", "NaN", "nan", "null", "?"]
+
+
+class ScoreInputError(ValueError):
+    """The input file cannot be scored at all (one-line message)."""
+
+
+def _format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    if suffix in PARQUET_SUFFIXES:
+        return "parquet"
+    raise ScoreInputError(f"{path}: unknown format {suffix or '(none)'}: use .csv or .parquet")
+
+
+def read_input(path: Path, keep: Sequence[str] = ()) -> pd.DataFrame:
+    """The records of ``path`` with a leading ``row`` column; the header checked."""
+    kind = _format(path)
+    try:
+        if kind == "csv":
+            options = pa_csv.ConvertOptions(null_values=MISSING, strings_can_be_null=True)
+            table = pa_csv.read_csv(path, convert_options=options)
+        else:
+            table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ScoreInputError(f"{path}: cannot read as {kind}: {first}") from None
+    check_header(path, table.column_names, keep)
+    frame = table.to_pandas()
+    frame.insert(0, ROW, range(len(frame)))
+    return frame
+
+
+def check_header(path: Path, columns: Sequence[str], keep: Sequence[str]) -> None:
+    fields = [c for c in columns if c not in keep]
+    problems = [f"column {str(p).removeprefix('request, field ')}" for p in header_problems(fields)]
+    problems += [f"--keep column '{k}' is not in the file" for k in keep if k not in columns]
+    if ROW in columns:
+        problems.append(f"column '{ROW}' is reserved for the input row number: rename it")
+    if problems:
+        hint = " (pass --keep NAME to carry other columns through)" if any(
+            "not a field" in p for p in problems) else ""  # fmt: skip
+        raise ScoreInputError(f"{path}: {'; '.join(problems)}{hint}")
+
+
+class Outputs:
+    """The scored-rows and rejected-rows files, written batch by batch."""
+
+    def __init__(self, scored: Path, rejected: Path, keep_schema: pa.Schema) -> None:
+        self.paths = (scored, rejected)
+        fixed = (
+            pa.schema([(ROW, pa.int64()), ("risk", pa.float32()), ("label", pa.int32())]),
+            pa.schema([(ROW, pa.int64()), ("reason", pa.string())]),
+        )
+        self.schemas = tuple(pa.schema([*s, *keep_schema]) for s in fixed)
+        self.writers: list[pq.ParquetWriter | pa_csv.CSVWriter] = []
+        self.counts = [0, 0]
+
+    def __enter__(self) -> Outputs:
+        for path, schema in zip(self.paths, self.schemas, strict=True):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if _format(path) == "csv":
+                self.writers.append(pa_csv.CSVWriter(path, schema))
+            else:
+                self.writers.append(pq.ParquetWriter(path, schema))
+        return self
+
+    def write(self, scored: pd.DataFrame, rejected: pd.DataFrame) -> None:
+        for i, frame in enumerate((scored, rejected)):
+            if len(frame):
+                table = pa.Table.from_pandas(frame, schema=self.schemas[i], preserve_index=False)
+                self.writers[i].write_table(table)
+                self.counts[i] += len(frame)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for writer in self.writers:
+            writer.close()
+
+
+def keep_schema(frame: pd.DataFrame, keep: Sequence[str]) -> pa.Schema:
+    """The arrow types of the carried-through columns (as read)."""
+    return pa.Schema.from_pandas(frame[list(keep)], preserve_index=False) if keep else pa.schema([])

@@ -1,0 +1,179 @@
+"""``make tune``: a Ray Tune search over both model families, then publish the best.
+
+One MLflow parent run ``tune`` (tagged with the Ray experiment's name) holds
+a child run per trial (:mod:`training.tune_trial`) and, on itself, the best
+configuration refitted by :func:`training.publish.publish` and registered
+with alias ``challenger``; :mod:`training.tune_promote` then decides whether
+it also becomes ``champion``. Search: Optuna's TPE through Ray's
+``OptunaSearch`` over :mod:`training.search_space`. An interrupted search
+(Ctrl-C, a lost driver) is resumed from Ray's experiment checkpoint with
+``--resume``: finished trials are kept, the rest are run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mlflow
+import numpy as np
+from ray import tune
+from ray.tune.search import ConcurrencyLimiter
+from ray.tune.search.optuna import OptunaSearch
+from rich.console import Console
+
+from training import tune_runs
+from training.data import DEFAULT_CACHE, load_site
+from training.evaluate import CVResult, CVSettings, evaluate
+from training.external import EXTERNAL_SITES, load_external
+from training.pipelines import FAMILIES, Family
+from training.publish import Published, publish
+from training.ray_session import RaySettings, session
+from training.search_space import param_space, trial_params
+from training.tracking import MODEL_NAME, TrackingSettings, configure
+from training.tune_promote import CHALLENGER, Decision, PromotionRule, apply
+from training.tune_trial import METRIC, MODE, TrialSetup, run_trial
+
+
+@dataclass(frozen=True)
+class TuneSettings:
+    """Everything ``python -m training tune`` needs; built by the CLI.
+
+    ``num_samples``/``time_budget_s`` are the budget (0 s = no time limit);
+    ``max_concurrent`` caps parallel trials (None = as many as CPUs allow);
+    ``storage`` holds Ray's experiment checkpoints (a folder or ``s3://``);
+    ``name`` names the experiment (None: a new timestamped one, or with
+    ``resume`` the latest under ``storage``).
+    """
+
+    source: str | None = None
+    cache_dir: Path = DEFAULT_CACHE
+    model_dir: Path = Path("artifacts/challenger")
+    families: tuple[Family, ...] = FAMILIES
+    cv: CVSettings = field(default_factory=CVSettings)
+    num_samples: int = 20
+    time_budget_s: float = 0.0
+    max_concurrent: int | None = None
+    seed: int = 0
+    storage: str = "artifacts/ray"
+    name: str | None = None
+    resume: bool = False
+    external_sites: tuple[str, ...] = EXTERNAL_SITES
+    rule: PromotionRule = field(default_factory=PromotionRule)
+    tracking: TrackingSettings = field(default_factory=TrackingSettings)
+    ray: RaySettings = field(default_factory=RaySettings)
+
+
+@dataclass(frozen=True)
+class TuneOutcome:
+    experiment_path: str
+    trials: int
+    best: CVResult
+    published: Published
+    decision: Decision
+    seconds: float
+
+
+class TuneInterruptedError(RuntimeError):
+    """The search stopped before its budget was spent; ``--resume`` continues it."""
+
+
+def run(settings: TuneSettings, console: Console) -> TuneOutcome:
+    started = time.perf_counter()
+    x, y = load_site("cleveland", settings.source, settings.cache_dir)
+    tracking = tune_runs.absolute(settings.tracking)
+    experiment_id = configure(tracking)
+    name = tune_runs.experiment_name(settings)
+    parent, budget = tune_runs.parent_run(name, settings, experiment_id)
+    with mlflow.start_run(run_id=parent):
+        with session(settings.ray) as where:
+            console.print(f"tuning on {where}: experiment [bold]{name}[/] in {settings.storage}")
+            setup = TrialSetup(tracking.tracking_uri, experiment_id, parent, settings.cv)
+            grid = _tuner(settings, name, setup, x, y).fit()
+        _check_complete(grid, budget, name)
+        result, published, decision = _publish_best(_best(grid), x, y, settings, console)
+    return TuneOutcome(
+        grid.experiment_path, len(grid), result, published, decision, time.perf_counter() - started
+    )
+
+
+def _tuner(
+    settings: TuneSettings, name: str, setup: TrialSetup, x: np.ndarray, y: np.ndarray
+) -> tune.Tuner:
+    trainable = tune.with_parameters(run_trial, setup=setup, x=x, y=y)
+    path = tune_runs.experiment_path(settings.storage, name)
+    if settings.resume:
+        return tune.Tuner.restore(path, trainable, resume_errored=True)
+    searcher = OptunaSearch(seed=settings.seed)
+    return tune.Tuner(
+        trainable,
+        param_space=param_space(settings.families),
+        tune_config=tune.TuneConfig(
+            metric=METRIC,
+            mode=MODE,
+            num_samples=settings.num_samples,
+            time_budget_s=settings.time_budget_s or None,
+            search_alg=ConcurrencyLimiter(searcher, settings.max_concurrent)
+            if settings.max_concurrent
+            else searcher,
+        ),
+        run_config=tune.RunConfig(name=name, storage_path=tune_runs.storage_uri(settings.storage)),
+    )
+
+
+def _best(grid: tune.ResultGrid) -> tune.Result | None:
+    """Highest CV ROC-AUC; ties go to the lower Brier score (as ``make train``)."""
+    done = [r for r in _results(grid) if r.error is None and r.metrics and METRIC in r.metrics]
+    if not done:
+        return None
+    return max(done, key=_rank)
+
+
+def _rank(result: tune.Result) -> tuple[float, float]:
+    metrics = result.metrics or {}
+    return float(metrics[METRIC]), -float(metrics.get("brier", 1.0))
+
+
+def _results(grid: tune.ResultGrid) -> list[tune.Result]:
+    return [grid[i] for i in range(len(grid))]
+
+
+def _check_complete(grid: tune.ResultGrid, budget: tune_runs.Budget, name: str) -> None:
+    """Raise :class:`TuneInterruptedError` when trials are missing or unfinished."""
+    finished = [r for r in _results(grid) if r.metrics and METRIC in r.metrics]
+    if len(grid.errors) == len(grid) and len(grid):
+        raise RuntimeError(f"every trial failed; first error: {grid.errors[0]}")
+    if budget.incomplete(len(finished), len(grid), len(grid.errors)):
+        raise TuneInterruptedError(
+            f"search {name} stopped after {len(finished)} of {budget.num_samples} trials;"
+            f" resume it with --resume --name {name} (make tune RESUME=1)"
+        )
+
+
+def _publish_best(
+    best: tune.Result | None,
+    x: np.ndarray,
+    y: np.ndarray,
+    settings: TuneSettings,
+    console: Console,
+) -> tuple[CVResult, Published, Decision]:
+    if best is None:
+        raise RuntimeError("no trial finished: nothing to publish")
+    family, params = trial_params(best.config or {})
+    with console.status(f"re-evaluating and publishing the best {family} as '{CHALLENGER}'"):
+        result = evaluate(family, params, x, y, cv=settings.cv)
+        external = load_external(settings.external_sites, settings.source, settings.cache_dir)
+        published = publish(
+            result,
+            x,
+            y,
+            out_dir=settings.model_dir,
+            alias=CHALLENGER,
+            external=external,
+            seed=settings.cv.seed,
+        )
+    challenger = {"roc_auc": result.metrics["roc_auc"].mean, "brier": result.metrics["brier"].mean}
+    decision = apply(MODEL_NAME, published.model_version, challenger, settings.rule)
+    mlflow.set_tags({"promoted": str(decision.promote).lower(), "promotion": decision.reason})
+    return result, published, decision
