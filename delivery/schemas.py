@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 #: The Kubernetes version the manifests target (the kind node image's minor).
-KUBERNETES_VERSION = "1.33.0"
+KUBERNETES_VERSION = "1.34.0"
 #: KServe kinds -> SDK model class names.
 KSERVE_MODELS = {
     ("serving.kserve.io/v1beta1", "InferenceService"): "V1beta1InferenceService",

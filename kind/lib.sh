@@ -26,3 +26,15 @@ require_credentials() {
 wait_available() {
   kubectl wait deployment --all -n "$1" --for=condition=Available --timeout="$WAIT_TIMEOUT"
 }
+
+# retry COMMAND...: up to 10 tries RETRY_SLEEP (6) s apart, for calls that a
+# webhook which has just started (certificate not yet injected) rejects.
+retry() {
+  local try pause="${RETRY_SLEEP:-6}"
+  for try in 1 2 3 4 5 6 7 8 9 10; do
+    "$@" && return 0
+    log "retrying in $pause s ($try/10): $*"
+    sleep "$pause"
+  done
+  die "failed after 10 tries: $*"
+}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -132,3 +133,25 @@ def test_checkov_finds_no_failed_checks(checkov_dir: Path) -> None:
     ]
     assert failed == []
     assert sum(r["summary"]["passed"] for r in reports) > 100
+
+
+def _registry(image: str) -> str:
+    """The registry host of an image reference (Docker Hub when it has none)."""
+    first, _, rest = image.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "index.docker.io"
+
+
+def test_kind_images_are_local_and_skip_knative_tag_resolution(rendered: dict[str, Any]) -> None:
+    """Images loaded with `kind load` are in no registry: Knative must not
+    resolve their tags (registries-skipping-tag-resolving, set by
+    kind/install.sh) and the kubelet must not try to pull them."""
+    install = (REPO / "kind/install.sh").read_text()
+    skip = re.search(r'"registries-skipping-tag-resolving":"([^"]+)"', install)
+    assert skip, "kind/install.sh no longer configures Knative's tag resolution"
+    for name in ("overlays_kind", "overlays_kind-canary", "overlays_kind-stock"):
+        for where, container in _containers(rendered[name]):
+            label = f"{name}: {where} {container['image']}"
+            assert _registry(container["image"]) in skip[1].split(","), label
+            assert container.get("imagePullPolicy") in ("IfNotPresent", "Never"), label
