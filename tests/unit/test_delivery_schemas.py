@@ -98,3 +98,24 @@ def test_kind_node_image_is_the_validated_kubernetes_version() -> None:
 
     node = re.search(r"v(\d+\.\d+)", _versions()["KIND_NODE_IMAGE"])
     assert node and KUBERNETES_VERSION.startswith(node[1])
+
+
+def test_kind_node_image_is_pinned_by_digest() -> None:
+    # kind's release notes: node images are only guaranteed with the digest
+    # listed for that kind release.
+    image = _versions()["KIND_NODE_IMAGE"]
+    assert re.fullmatch(r"kindest/node:v\d+\.\d+\.\d+@sha256:[0-9a-f]{64}", image), image
+
+
+def test_every_pin_reaches_the_e2e_workflow_env() -> None:
+    """The e2e-kind workflow copies kind/versions.env into $GITHUB_ENV, where a
+    comment line is an invalid format: its filter must pass every pin and
+    nothing else."""
+    workflow = yaml.safe_load((REPO / ".github/workflows/e2e-kind.yml").read_text())
+    [step] = [s for s in workflow["jobs"]["e2e"]["steps"] if s.get("name") == "versions"]
+    match = re.fullmatch(r"grep -E '([^']+)' kind/versions\.env >> \"\$GITHUB_ENV\"", step["run"])
+    assert match, f"unexpected versions step: {step['run']!r}"
+    lines = (REPO / "kind/versions.env").read_text().splitlines()
+    passed = [line for line in lines if re.search(match[1], line)]
+    assert passed == [f"{k}={v}" for k, v in _versions().items()]
+    assert all(re.fullmatch(r"[A-Z_]+=\S+", line) for line in passed)
