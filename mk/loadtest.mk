@@ -37,4 +37,4 @@ bench: $(VENV)/.installed-dev $(LOADGEN) $(MLSERVER_VENV)/.installed ## side-by-
 bench-quick: $(VENV)/.installed-dev $(LOADGEN) $(MLSERVER_VENV)/.installed ## the benchmark in under 2 minutes (shorter runs)
 	$(PY) -m loadtest.bench --quick --loadgen $(LOADGEN) --mlserver-python $(MLSERVER_VENV)/bin/python $(BENCH_ARGS)
 
-TEST_PREREQS += $(LOADGEN)
+TEST_PREREQS += $(LOADGEN) $(MLSERVER_VENV)/.installed

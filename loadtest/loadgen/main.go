@@ -150,23 +150,24 @@ func send(client *http.Client, c config, body []byte) (int, string) {
 	return resp.StatusCode, ""
 }
 
+// run sends requests until the end time or, with a cap, until every request
+// slot is taken: a slot is reserved before sending, so no more than the cap
+// is ever sent once recording has started.
 func (w *worker) run(client *http.Client, c config, bodies [][]byte, offset int,
-	start, end time.Time, recorded *int64) {
+	start, end time.Time, reserved *int64) {
 	for i := offset; ; i++ {
-		if c.maxRequests > 0 && atomic.LoadInt64(recorded) >= c.maxRequests {
-			return
-		}
 		t0 := time.Now()
 		if !t0.Before(end) {
 			return
 		}
+		recording := !t0.Before(start)
+		if recording && c.maxRequests > 0 && atomic.AddInt64(reserved, 1) > c.maxRequests {
+			return
+		}
 		status, errText := send(client, c, bodies[i%len(bodies)])
 		t1 := time.Now()
-		if t0.Before(start) {
+		if !recording {
 			continue // warm-up
-		}
-		if c.maxRequests > 0 && atomic.AddInt64(recorded, 1) > c.maxRequests {
-			return
 		}
 		w.statuses[status]++
 		w.latencies = append(w.latencies, float64(t1.Sub(t0).Nanoseconds())/1e6)
@@ -240,14 +241,14 @@ func main() {
 	start := time.Now().Add(c.warmup)
 	end := start.Add(c.duration)
 	workers := make([]*worker, c.concurrency)
-	var recorded int64
+	var reserved int64
 	var wg sync.WaitGroup
 	for i := range workers {
 		workers[i] = &worker{statuses: map[int]int64{}}
 		wg.Add(1)
 		go func(w *worker, offset int) {
 			defer wg.Done()
-			w.run(client, c, bodies, offset, start, end, &recorded)
+			w.run(client, c, bodies, offset, start, end, &reserved)
 		}(workers[i], i)
 	}
 	wg.Wait()
