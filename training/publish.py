@@ -109,7 +109,8 @@ def _register(pipeline: Pipeline, x: np.ndarray, model_name: str, alias: str) ->
         pyfunc_predict_fn="predict_proba",
         pip_requirements=mlflow.sklearn.get_default_pip_requirements(include_skops=True),
         registered_model_name=model_name,
-        skops_trusted_types=["numpy.dtype"],  # OneHotEncoder's dtype parameter
+        # OneHotEncoder's dtype parameter; the forest's trees (our own model)
+        skops_trusted_types=["numpy.dtype", "sklearn.tree._tree.Tree"],
     )
     version = str(info.registered_model_version)
     MlflowClient().set_registered_model_alias(model_name, alias, version)
