@@ -9,7 +9,10 @@ scorer uses.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +26,9 @@ from predictor.manifest import ManifestError
 from predictor.settings import PredictorSettings
 from transformer.errors import NotReadyError
 
+#: How long a request waits for a worker's model copy before a 503.
+WARM_UP_TIMEOUT_SECONDS = 60.0
+
 
 class HeartPredictor(Model):
     def __init__(self, settings: PredictorSettings) -> None:
@@ -30,19 +36,50 @@ class HeartPredictor(Model):
         self.settings = settings
         self.loaded: inference.LoadedModel | None = None
         self.not_ready_reason = "the model is not loaded yet"
+        self._local_dir: Path | None = None
+        self._warming: threading.Thread | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a ``--workers`` > 1 process receives: no loaded model, no thread."""
+        return {**self.__dict__, "loaded": None, "_warming": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """In a worker: re-load from the parent's local copy in the background.
+
+        KServe kills a worker that does not answer its liveness ping within
+        5 s, and a fast engine may take longer than that to build.
+        """
+        self.__dict__.update(state)
+        if state.get("ready") and self._local_dir is not None:
+            self.ready = False
+            self.not_ready_reason = "warming up in this worker"
+            self._warming = threading.Thread(target=self._load_local, args=(self._local_dir,))
+            self._warming.start()
+
+    async def healthy(self) -> bool:
+        """Requests reaching a warming worker wait for it rather than fail."""
+        if self._warming is not None and self._warming.is_alive():
+            await asyncio.to_thread(self._warming.join, WARM_UP_TIMEOUT_SECONDS)
+        return self.ready
 
     def start(self) -> None:
         """Readiness is set by :meth:`load` alone (KServe's default would force it True)."""
 
     def load(self) -> bool:
+        if self._warming is not None:  # a worker still building its copy: wait for it
+            self._warming.join(timeout=WARM_UP_TIMEOUT_SECONDS)
+            return self.ready
         try:
-            local = storage.fetch(self.settings.model_dir)
+            self._local_dir = storage.fetch(self.settings.model_dir)
+        except (OSError, RuntimeError, ValueError) as exc:
+            return self._refuse(exc)
+        return self._load_local(self._local_dir)
+
+    def _load_local(self, local: Path) -> bool:
+        try:
             self.loaded = inference.load(local, self.settings.engine)
         except (ManifestError, OSError, RuntimeError, ValueError) as exc:
-            self.not_ready_reason = f"refusing to load {self.settings.model_dir}: {exc}"
-            logger.error("%s", self.not_ready_reason)
-            self.ready = False
-            return False
+            return self._refuse(exc)
         manifest = self.loaded.manifest
         logger.info("loaded %s version %s (%s, threshold %.3f, engine %s)", manifest.model_name,
                     manifest.model_version or "-", manifest.model_family, manifest.threshold,
@@ -50,6 +87,12 @@ class HeartPredictor(Model):
         self.not_ready_reason = ""
         self.ready = True
         return True
+
+    def _refuse(self, exc: Exception) -> bool:
+        self.not_ready_reason = f"refusing to load {self.settings.model_dir}: {exc}"
+        logger.error("%s", self.not_ready_reason)
+        self.ready = False
+        return False
 
     def _model(self) -> inference.LoadedModel:
         if self.loaded is None:

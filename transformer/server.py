@@ -10,7 +10,9 @@ reason) instead of exiting, which is what a Kubernetes readiness probe needs.
 
 from __future__ import annotations
 
+import time
 from concurrent import futures
+from socket import socket
 from typing import Any
 
 from grpc import StatusCode, aio
@@ -24,7 +26,7 @@ from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc
 from kserve.protocol.grpc.interceptors import ExceptionToStatusInterceptor
 from kserve.protocol.grpc.server import GRPCServer
 from kserve.protocol.grpc.servicer import InferenceServicer
-from kserve.protocol.rest.multiprocess.server import RESTServerMultiProcess
+from kserve.protocol.rest.multiprocess.server import RESTServerMultiProcess, RESTServerProcess
 
 from transformer.errors import ServingError
 from transformer.rest import BoundRESTServer, not_ready_reason
@@ -99,6 +101,39 @@ class BoundGRPCServer(GRPCServer):
         await self._server.wait_for_termination()
 
 
+class PatientMultiProcess(RESTServerMultiProcess):
+    """KServe's worker supervisor, with a start-up grace period.
+
+    KServe kills a worker that does not answer a liveness ping within 5 s,
+    including one still importing its libraries and loading its model: on a
+    busy machine that restarts workers forever. New workers get
+    ``start_grace_seconds`` before the ping applies.
+    """
+
+    start_grace_seconds = 90.0
+
+    def init_processes(self, sockets: list[socket]) -> None:
+        super().init_processes(sockets)
+        self._born = {p.pid: time.monotonic() for p in self._processes}
+
+    async def keep_subprocess_alive(self, sockets: list[socket]) -> None:
+        if self.should_exit.is_set():
+            return
+        for idx, process in enumerate(self._processes):
+            young = time.monotonic() - self._born.get(process.pid, 0.0) < self.start_grace_seconds
+            if young or process.is_alive():
+                continue
+            process.kill()
+            await process.wait_for_termination()
+            if self.should_exit.is_set():
+                return
+            logger.warning("worker [%s] died or stopped answering: restarting it", process.pid)
+            fresh = RESTServerProcess(sockets, self._rest_server.run, self.log_config_file)
+            fresh.start()
+            self._processes[idx] = fresh
+            self._born[fresh.pid] = time.monotonic()
+
+
 class BoundModelServer(ModelServer):
     """:class:`kserve.ModelServer` listening on ``bind_address`` (REST and gRPC).
 
@@ -115,7 +150,7 @@ class BoundModelServer(ModelServer):
         self._register_all(models)
         rest = self._rest()
         if self.workers > 1:
-            self._rest_multiprocess_server = RESTServerMultiProcess(
+            self._rest_multiprocess_server = PatientMultiProcess(
                 FASTAPI_APP, self.dataplane, self.model_repository_extension, self.http_port,
                 workers=self.workers, log_config_file=kserve_args.log_config_file,
             )  # fmt: skip
