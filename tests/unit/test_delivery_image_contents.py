@@ -57,6 +57,7 @@ def test_image_tree_imports_its_entry_point(component, tmp_path):
     code = ISOLATED_IMPORT + f"\n{imports}\n"
     result = subprocess.run(
         [sys.executable, "-c", code, str(tmp_path), str(REPO)],
+        check=False,
         capture_output=True,
         text=True,
         cwd=tmp_path,
