@@ -80,7 +80,7 @@ def importance(names: list[str], means: np.ndarray, stds: np.ndarray, path: Path
     order = np.argsort(means)
     figure, ax = plt.subplots(figsize=(6, 5))
     ax.barh([names[i] for i in order], means[order], xerr=stds[order], color="tab:blue")
-    ax.set(xlabel="drop in ROC-AUC when shuffled", title="Permutation importance")
+    ax.set(xlabel="drop in ROC-AUC when shuffled", title="Permutation importance (training data)")
     return save(figure, path)
 
 

@@ -29,8 +29,8 @@ class TrackingSettings:
     """Where runs go.
 
     ``tracking_uri``: ``MLFLOW_TRACKING_URI`` or the embedded SQLite store.
-    ``artifact_root``: artifact folder of a *new* experiment in an embedded
-    store (a server decides its own).
+    ``artifact_root``: in an embedded store, a *new* experiment keeps its
+    artifacts in ``artifact_root/<experiment>`` (a server decides its own).
     """
 
     tracking_uri: str = DEFAULT_TRACKING_URI
@@ -55,7 +55,8 @@ def configure(settings: TrackingSettings) -> str:
     if experiment is not None:
         experiment_id = str(experiment.experiment_id)
     else:
-        location = settings.artifact_root.resolve().as_uri() if settings.embedded else None
+        folder = settings.artifact_root / settings.experiment
+        location = folder.resolve().as_uri() if settings.embedded else None
         experiment_id = mlflow.create_experiment(settings.experiment, location)
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
