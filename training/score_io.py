@@ -48,10 +48,11 @@ def read_input(path: Path, keep: Sequence[str] = ()) -> pd.DataFrame:
             table = pa_csv.read_csv(path, convert_options=options)
         else:
             table = pq.read_table(path)
-    except (OSError, pa.ArrowException) as exc:
+        columns = table.column_names
+    except (OSError, pa.ArrowException, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ScoreInputError(f"{path}: cannot read as {kind}: {first}") from None
-    check_header(path, table.column_names, keep)
+    check_header(path, columns, keep)
     frame = table.to_pandas()
     frame.insert(0, ROW, range(len(frame)))
     return frame

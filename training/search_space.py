@@ -14,7 +14,7 @@ so that a trial's config maps onto ``build_pipeline(family, params)``.
 | random_forest | max_depth | 3 .. 12 | linear |
 | random_forest | min_samples_leaf | 1 .. 10 | linear |
 | random_forest | max_features | sqrt, log2, 0.5 | choice |
-| logistic_regression | C | 0.001 .. 10 | log |
+| logistic_regression | C | 0.001 .. 10.0 | log |
 | logistic_regression | class_weight | none, balanced | choice |
 """
 

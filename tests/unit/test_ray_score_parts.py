@@ -1,0 +1,123 @@
+"""Batch scoring without Ray: row accounting, reasons, and bad input files.
+
+The plain pandas backend runs the same BatchScorer as the Ray Data backend
+(tests/integration/test_ray_score.py covers Ray and the served parity).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from predictor import inference
+from training.cli import main
+from training.score import BatchScorer, split
+from training.score_io import ScoreInputError, read_input
+from transformer.synthetic import generate, to_records
+
+pytestmark = pytest.mark.unit
+
+
+def _records(n: int) -> pd.DataFrame:
+    return pd.DataFrame(to_records(generate(n, seed=11, missing_rate=0.1)))
+
+
+def _with_bad_rows(n: int) -> pd.DataFrame:
+    frame = _records(n).astype(object)
+    frame.loc[2, "age"] = 300  # out of range
+    frame.loc[4, "cp"] = "banana"  # not a code or label
+    frame.loc[6, "sex"] = None  # required
+    frame.loc[8, "sex"] = "male"  # a label: accepted
+    frame.loc[9, "chol"] = "n/a?"  # text in a numeric field
+    return frame
+
+
+def test_every_row_is_scored_or_rejected_with_its_reason(
+    tmp_path: Path, synthetic_model_dir: Path
+) -> None:
+    path = tmp_path / "in.csv"
+    _with_bad_rows(40).to_csv(path, index=False)
+    out = tmp_path / "scores.csv"
+    code = main(["score", "--input", str(path), "--output", str(out),
+                 "--model-dir", str(synthetic_model_dir), "--backend", "pandas",
+                 "--batch-size", "7"])  # fmt: skip
+    assert code == 0
+    scored, rejected = pd.read_csv(out), pd.read_csv(tmp_path / "scores.rejected.csv")
+    assert sorted([*scored["row"], *rejected["row"]]) == list(range(40))
+    assert list(rejected["row"]) == [2, 4, 6, 9]
+    reasons = dict(zip(rejected["row"], rejected["reason"], strict=True))
+    assert reasons[2].startswith("row 2, field 'age': is out of range (got 300.0)")
+    assert "allowed: 1 (typical angina)" in reasons[4]
+    assert reasons[6] == (
+        "row 6, field 'sex': is required (missing is not allowed); allowed: 0 (female), 1 (male)"
+    )
+    assert "row 9, field 'chol'" in reasons[9]
+    assert set(scored["label"]) <= {0, 1} and scored["risk"].between(0, 1).all()
+
+
+def test_scores_equal_the_predictor_function_on_the_same_rows(synthetic_model_dir: Path) -> None:
+    frame = _records(500)
+    frame.insert(0, "row", range(len(frame)))
+    scored, rejected = split(BatchScorer(synthetic_model_dir, "sklearn")(frame), [])
+    assert rejected.empty
+    expected = inference.predict(
+        inference.load(synthetic_model_dir, "sklearn"), generate(500, seed=11, missing_rate=0.1)
+    )
+    np.testing.assert_array_equal(scored["risk"].to_numpy(), expected.probability)
+    np.testing.assert_array_equal(scored["label"].to_numpy(), expected.label)
+
+
+def _score_exit(tmp_path: Path, path: Path, model: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    code = main(["score", "--input", str(path), "--output", str(tmp_path / "o.csv"),
+                 "--model-dir", str(model), "--backend", "pandas"])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "o.csv").exists()
+    return err
+
+
+def test_wrong_columns_are_one_line_naming_them(
+    tmp_path: Path, synthetic_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "wrong.csv"
+    _records(5).drop(columns=["age"]).assign(patient="p").to_csv(path, index=False)
+    err = _score_exit(tmp_path, path, synthetic_model_dir, capsys)
+    assert "column 'patient': is not a field of the contract" in err
+    assert "column 'age': is required" in err and "--keep" in err
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("binary.parquet", b"\x00\x01 not parquet", "cannot read as parquet"),
+        ("empty.csv", b"", "cannot read as csv"),
+        ("latin.csv", b"\xff\xfe\x00garbage\n\x00\x01", "cannot read as csv"),
+        ("records.json", b"[]", "unknown format .json"),
+        ("missing.csv", None, "cannot read as csv"),
+    ],
+)
+def test_unreadable_files_are_one_line(
+    tmp_path: Path,
+    synthetic_model_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    *,
+    name: str,
+    content: bytes | None,
+    says: str,
+) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    assert says in _score_exit(tmp_path, path, synthetic_model_dir, capsys)
+
+
+def test_keep_columns_travel_to_both_outputs(tmp_path: Path) -> None:
+    path = tmp_path / "in.parquet"
+    _records(3).assign(patient=["a", "b", "c"]).to_parquet(path)
+    frame = read_input(path, keep=["patient"])
+    assert list(frame.columns[:1]) == ["row"] and list(frame["patient"]) == ["a", "b", "c"]
+    with pytest.raises(ScoreInputError, match="--keep column 'mrn' is not in the file"):
+        read_input(path, keep=["mrn"])

@@ -1,0 +1,119 @@
+"""The pure parts of ``make tune``: search space, champion rule, budget, URIs."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from training import search_space, tune_runs
+from training.cli import build_parser
+from training.pipelines import FAMILIES, build_pipeline
+from training.tracking import TrackingSettings
+from training.tune_cli import settings as tune_settings
+from training.tune_promote import PromotionRule, decide
+from transformer.synthetic import generate
+
+pytestmark = pytest.mark.unit
+
+
+def _sample(seed: int) -> dict[str, object]:
+    """One concrete config drawn from the Ray Tune domains."""
+    rng = random.Random(seed)
+    space = search_space.param_space()
+    config: dict[str, object] = {"family": rng.choice(FAMILIES)}
+    for family in FAMILIES:
+        config[family] = {k: d.sample(random_state=seed) for k, d in space[family].items()}
+    return config
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_sampled_config_builds_and_fits_a_pipeline(seed: int) -> None:
+    family, params = search_space.trial_params(_sample(seed))
+    assert set(params) == set(search_space.SPACE[family])
+    x = generate(60, seed=seed)
+    y = (x[:, 0] > 54).astype(int)
+    build_pipeline(family, params, seed=0).fit(x, y)  # sklearn accepts every sampled value
+
+
+def test_sampled_values_stay_inside_the_documented_ranges() -> None:
+    for seed in range(30):
+        for family in FAMILIES:
+            params = search_space.trial_params({**_sample(seed), "family": family})[1]
+            for name, value in params.items():
+                param = search_space.SPACE[family][name]
+                if param.choices:
+                    assert value in param.choices
+                else:
+                    assert param.low <= value <= param.high, (name, value)
+
+
+def test_the_module_docstring_table_is_the_search_space() -> None:
+    doc = search_space.__doc__ or ""
+    for family, name, span, scale in search_space.describe():
+        assert f"| {family} | {name} | {span} | {scale} |" in doc
+
+
+def test_unknown_family_in_a_trial_config_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown family 'svm'"):
+        search_space.trial_params({"family": "svm"})
+
+
+CHAMPION = {"roc_auc": 0.90, "brier": 0.130}
+
+
+@pytest.mark.parametrize(
+    ("challenger", "promote"),
+    [
+        ({"roc_auc": 0.906, "brier": 0.129}, True),  # better on both
+        ({"roc_auc": 0.906, "brier": 0.131}, False),  # better AUC, worse calibration
+        ({"roc_auc": 0.903, "brier": 0.120}, False),  # gain below the margin
+        ({"roc_auc": 0.89, "brier": 0.100}, False),  # worse AUC
+    ],
+)
+def test_champion_rule(challenger: dict[str, float], promote: bool) -> None:
+    decision = decide(challenger, CHAMPION, PromotionRule(min_gain=0.005))
+    assert decision.promote is promote
+    assert "ROC-AUC" in decision.reason and "Brier" in decision.reason
+
+
+def test_the_first_challenger_becomes_champion() -> None:
+    assert decide({"roc_auc": 0.5, "brier": 0.3}, None).promote
+
+
+def test_budget_counts_unfinished_and_missing_trials() -> None:
+    budget = tune_runs.Budget(num_samples=4, time_budget_s=0)
+    assert not budget.incomplete(finished=4, total=4, errors=0)
+    assert not budget.incomplete(finished=3, total=4, errors=1)  # an error is final
+    assert budget.incomplete(finished=2, total=3, errors=0)  # one still running
+    assert budget.incomplete(finished=2, total=2, errors=0)  # stopped between trials
+    timed = tune_runs.Budget(num_samples=4, time_budget_s=60)
+    assert not timed.incomplete(finished=2, total=2, errors=0)  # the clock ran out
+
+
+def test_relative_sqlite_store_becomes_absolute_for_the_trials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    local = tune_runs.absolute(TrackingSettings("sqlite:///mlflow.db"))
+    assert local.tracking_uri == f"sqlite:///{tmp_path / 'mlflow.db'}"
+    server = TrackingSettings("http://mlflow:5000")
+    assert tune_runs.absolute(server) == server
+    assert tune_runs.storage_uri("s3://bucket/ray") == "s3://bucket/ray"
+
+
+def test_resume_without_an_experiment_is_a_clear_error(tmp_path: Path) -> None:
+    args = build_parser().parse_args(["tune", "--resume", "--storage", str(tmp_path)])
+    with pytest.raises(ValueError, match="nothing to resume"):
+        tune_runs.experiment_name(tune_settings(args))
+
+
+def test_cluster_address_comes_from_ray_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAY_ADDRESS", "ray://head:10001")
+    args = build_parser().parse_args(["tune", "--num-samples", "3", "--time-budget-s", "60"])
+    settings = tune_settings(args)
+    assert settings.ray.address == "ray://head:10001" and not settings.ray.local
+    assert (settings.num_samples, settings.time_budget_s, settings.cv.n_jobs) == (3, 60, 1)
+    monkeypatch.delenv("RAY_ADDRESS")
+    assert tune_settings(build_parser().parse_args(["tune"])).ray.local
