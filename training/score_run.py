@@ -99,7 +99,7 @@ def _ray(frame: pd.DataFrame, settings: ScoreSettings) -> Iterator[pd.DataFrame]
             },
             batch_format="pandas",
             batch_size=step,
-            concurrency=actors,
+            compute=ray.data.ActorPoolStrategy(size=actors),
             num_cpus=1,
         )
         for batch in dataset.iter_batches(batch_format="pandas", batch_size=None):

@@ -1,0 +1,28 @@
+# Ray: hyper-parameter search (Ray Tune) and batch scoring (Ray Data).
+# Local Ray by default; RAY_ADDRESS=auto or ray://host:10001 runs on a cluster.
+# Variables PY, VENV, MODEL_DIR, HEART_DATA_SOURCE come from the Makefile.
+TUNE_SAMPLES ?= 20
+TUNE_TIME ?= 0
+TUNE_STORAGE ?= artifacts/ray
+TUNE_ARGS ?=
+RESUME ?=
+SCORE_ARGS ?=
+BENCH_ROWS ?= 1000000
+DATA_CACHE ?= data/cache
+
+.PHONY: tune tune-space score score-bench
+
+tune: $(VENV)/.installed-training ## Ray Tune search, best -> 'challenger' (TUNE_SAMPLES=20 TUNE_TIME=s RESUME=1 TUNE_ARGS=...)
+	$(PY) -m training tune --cache-dir $(DATA_CACHE) --storage $(TUNE_STORAGE) \
+	  --num-samples $(TUNE_SAMPLES) --time-budget-s $(TUNE_TIME) $(if $(RESUME),--resume) $(TUNE_ARGS)
+
+tune-space: $(VENV)/.installed-training ## print the search space of make tune
+	$(PY) -m training tune --show-space
+
+score: $(VENV)/.installed-training $(VENV)/.installed-predictor ## batch-score INPUT=file.csv|.parquet into OUTPUT=... with Ray Data (MODEL_DIR; SCORE_ARGS=...)
+	@test -n "$(INPUT)" -a -n "$(OUTPUT)" || { echo "usage: make score INPUT=records.csv OUTPUT=scores.csv" >&2; exit 2; }
+	$(PY) -m training score --input $(INPUT) --output $(OUTPUT) --model-dir $(MODEL_DIR) $(SCORE_ARGS)
+
+score-bench: $(VENV)/.installed-training $(VENV)/.installed-predictor ## Ray Data vs plain pandas on BENCH_ROWS=1000000 generated rows: rows/s, peak memory
+	@test -f $(MODEL_DIR)/model.json || $(MAKE) train
+	$(PY) -m training.score_bench --rows $(BENCH_ROWS) --model-dir $(MODEL_DIR) --out reports/score-bench
