@@ -49,8 +49,10 @@ def test_sampled_values_stay_inside_the_documented_ranges() -> None:
                     assert param.low <= value <= param.high, (name, value)
 
 
-def test_the_module_docstring_table_is_the_search_space() -> None:
-    doc = search_space.__doc__ or ""
+@pytest.mark.parametrize("where", ["docstring", "README"])
+def test_the_documented_tables_are_the_search_space(where: str) -> None:
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    doc = search_space.__doc__ or "" if where == "docstring" else readme.read_text()
     for family, name, span, scale in search_space.describe():
         assert f"| {family} | {name} | {span} | {scale} |" in doc
 
