@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import Progress, TaskID
 
 from loadtest import loadgen, payloads, report, stacks
+from loadtest.environment import describe_machine
 from loadtest.models import model_dirs
 from loadtest.plot import plot
 
@@ -60,7 +61,7 @@ class BenchSettings:
         a = p.parse_args(argv)
         if a.rounds < 1:
             p.error("--rounds must be >= 1")
-        duration = a.duration or (1.2 if a.quick else 5.0)
+        duration = a.duration or (1.0 if a.quick else 5.0)
         warmup = a.warmup or (0.3 if a.quick else 1.0)
         concurrency = (8,) if a.quick else (1, 8, 32)
         return cls(a.rounds, duration, warmup, (1, 64), concurrency, a.out, a.loadgen,
@@ -119,6 +120,7 @@ class Runner:
 def main(argv: Sequence[str] | None = None) -> None:
     s = BenchSettings.parse(argv)
     console.print(report.LOADGEN_NOTE)
+    machine = describe_machine()
     with tempfile.TemporaryDirectory(prefix="heart-bench-") as tmp:
         work = Path(tmp)
         models = model_dirs(work / "models", s.trained_model, s.data_source)
@@ -128,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             runner = Runner(s, work, progress, progress.add_task("benchmark", total=runs))
             for model, model_dir in models.items():
                 samples += runner.measure(model, model_dir)
-        result = report.build(samples, models, s)
+        result = report.build(samples, models, s, machine)
     s.out_dir.mkdir(parents=True, exist_ok=True)
     report.write_json(result, s.out_dir / "latest.json")
     plot(result, s.out_dir / "latest.png")

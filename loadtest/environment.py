@@ -40,4 +40,10 @@ def describe_machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "packages": {name: _version(name) for name in PACKAGES},
         "mlserver": "1.7.1 (own virtualenv, mlserver-sklearn 1.7.1, uvloop 0.21.0)",
+        "load_average_at_start": load_average(),
     }
+
+
+def load_average() -> list[float]:
+    """1, 5 and 15-minute load averages: how busy the shared machine was."""
+    return [round(x, 2) for x in os.getloadavg()]

@@ -34,6 +34,7 @@ class LoadResult:
     statuses: dict[str, int]
     loadgen_cpu_s: float
     last_error: str = ""
+    warmup_s: float = 0.0
 
     @classmethod
     def from_json(cls, text: str) -> LoadResult:

@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from loadtest.environment import describe_machine
+from loadtest.environment import load_average
 from loadtest.loadgen import LoadResult
 from loadtest.targets import evaluate
 
@@ -76,11 +76,21 @@ def _add_ratios(recs: list[dict[str, Any]]) -> None:
         r["ratios"] = ratios
 
 
-def build(samples: list[Sample], models: dict[str, Path], settings: Any) -> dict[str, Any]:
+def loadgen_share(samples: list[Sample]) -> float:
+    """The generator's CPU time over the wall time it ran: the share of one core it took."""
+    wall = sum(s.result.duration_s + s.result.warmup_s for s in samples)
+    return sum(s.result.loadgen_cpu_s for s in samples) / wall if wall else 0.0
+
+
+def build(
+    samples: list[Sample], models: dict[str, Path], settings: Any, machine: dict[str, Any]
+) -> dict[str, Any]:
     recs = records(samples)
+    share = loadgen_share(samples)
     return {
-        "machine": describe_machine(),
-        "note": LOADGEN_NOTE,
+        "machine": {**machine, "load_average_at_end": load_average()},
+        "note": f"{LOADGEN_NOTE} It used {share:.0%} of one core on average.",
+        "loadgen_core_share": share,
         "conditions": {
             "rounds": settings.rounds,
             "duration_s": settings.duration_s,
