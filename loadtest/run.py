@@ -2,8 +2,8 @@
 
 Without ``--host`` it starts the local stack on loopback (our predictor and
 our transformer in front of it, the hop over gRPC) on the model in
-``--model-dir`` (a default forest is fitted on Cleveland when that is
-empty), runs every user class and stops the stack. With ``--host`` it sends
+``--model-dir`` (a default forest is fitted on Cleveland when it holds no
+``model.json``), runs every user class and stops the stack. With ``--host`` it sends
 the transformer users there (``--host-header`` for a KServe ingress), and
 the predictor users only when ``--predictor-host`` / ``--grpc-host`` are given.
 
@@ -24,7 +24,8 @@ from pathlib import Path
 
 from loadtest import config as load_config
 from loadtest import stacks
-from loadtest.models import fit_model_dir, trained_forest
+from loadtest.models import fit_model_dir
+from predictor.manifest import MANIFEST_FILE
 
 REPO = Path(__file__).resolve().parent.parent
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
@@ -76,9 +77,11 @@ def run_locust(args: argparse.Namespace) -> int:
 
 
 def with_local_stack(args: argparse.Namespace, work: Path) -> int:
-    model_dir = trained_forest(args.model_dir) or fit_model_dir(
-        "random_forest", work / "model", os.environ.get("HEART_DATA_SOURCE") or None
-    )
+    model_dir = args.model_dir
+    if not (model_dir / MANIFEST_FILE).is_file():
+        print(f"no model in {model_dir}: fitting a default forest on the Cleveland data")
+        source = os.environ.get("HEART_DATA_SOURCE") or None
+        model_dir = fit_model_dir("random_forest", work / "model", source)
     predictor = stacks.ours(model_dir, work)
     chain = stacks.chain_on(predictor, work, "grpc")
     try:
