@@ -13,6 +13,7 @@ from typing import Any
 
 import mlflow
 import numpy as np
+from mlflow.tracking import MlflowClient
 from ray import tune
 
 from training.evaluate import CVSettings, evaluate
@@ -45,6 +46,7 @@ def run_trial(config: dict[str, Any], *, setup: TrialSetup, x: np.ndarray, y: np
     trial_id = tune.get_context().get_trial_id()
     mlflow.set_tracking_uri(setup.tracking_uri)
     mlflow.set_experiment(experiment_id=setup.experiment_id)
+    _forget_earlier_attempts(setup, trial_id)
     run_id = log_evaluation(
         result,
         run_name=f"trial-{trial_id}",
@@ -53,3 +55,16 @@ def run_trial(config: dict[str, Any], *, setup: TrialSetup, x: np.ndarray, y: np
     )
     means = {name: estimate.mean for name, estimate in result.metrics.items()}
     tune.report({**means, "threshold": result.threshold, "mlflow_run_id": run_id})
+
+
+def _forget_earlier_attempts(setup: TrialSetup, trial_id: str) -> None:
+    """Delete this trial's child run from an attempt cut short (an interrupted
+    search re-runs its unfinished trials on resume): one child run per trial."""
+    client = MlflowClient()
+    earlier = client.search_runs(
+        [setup.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{setup.parent_run_id}'"
+        f" and tags.ray_trial_id = '{trial_id}'",
+    )
+    for run in earlier:
+        client.delete_run(run.info.run_id)
