@@ -40,11 +40,12 @@ def plot(result: dict[str, Any], path: Path) -> Path:
         subset = [r for r in recs if r["model"] == model and r["rows"] == n]
         _panel(ax, subset, f"{model}, {n}-row v2 REST requests")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper right", fontsize=8, ncols=len(ORDER))
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.965), fontsize=8,
+               ncols=len(ORDER), frameon=False)  # fmt: skip
     machine = result["machine"]["summary"]
     fig.suptitle(f"heart-kserve vs KServe sklearn server vs MLServer: {machine}", fontsize=10)
     fig.text(0.5, 0.005, result["note"], ha="center", fontsize=7)
-    fig.tight_layout(rect=(0, 0.02, 1, 0.97))
+    fig.tight_layout(rect=(0, 0.02, 1, 0.94))
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
