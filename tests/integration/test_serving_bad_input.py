@@ -1,5 +1,4 @@
 """Bad input through the transformer: 400 / INVALID_ARGUMENT naming the field, never a 500."""
-# ruff: noqa: F811 (pytest fixtures imported from serving_fixtures are parameters)
 
 from __future__ import annotations
 
@@ -11,14 +10,7 @@ import grpc
 import pytest
 from kserve import InferenceGRPCClient, InferInput, InferRequest
 
-from tests.integration.serving_fixtures import (  # noqa: F401 (pytest fixtures)
-    Server,
-    predictor,
-    serving_logs,
-    transformer_grpc,
-    transformer_rest,
-    v2_columns,
-)
+from tests.integration.serving_fixtures import Server, v2_columns
 
 pytestmark = pytest.mark.integration
 

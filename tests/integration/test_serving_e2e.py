@@ -1,5 +1,4 @@
 """End to end through real processes: transformer (REST and gRPC) -> predictor."""
-# ruff: noqa: F811 (pytest fixtures imported from serving_fixtures are parameters)
 
 from __future__ import annotations
 
@@ -11,14 +10,7 @@ import numpy as np
 import pytest
 from kserve import InferenceGRPCClient, InferInput, InferRequest
 
-from tests.integration.serving_fixtures import (  # noqa: F401 (pytest fixtures)
-    Server,
-    predictor,
-    serving_logs,
-    transformer_grpc,
-    transformer_rest,
-    v2_columns,
-)
+from tests.integration.serving_fixtures import Server, v2_columns
 from transformer.contract import CONTRACT_HASH, FEATURE_NAMES, LABELS
 from transformer.synthetic import generate, to_records
 

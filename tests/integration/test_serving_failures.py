@@ -1,5 +1,4 @@
 """Failure modes with real processes: predictor down or hung, tampered model, skewed contract."""
-# ruff: noqa: F811 (pytest fixtures imported from serving_fixtures are parameters)
 
 from __future__ import annotations
 
@@ -16,10 +15,9 @@ import pytest
 from kserve import InferenceGRPCClient, InferInput, InferRequest
 
 from tests.conftest import free_port
-from tests.integration.serving_fixtures import (  # noqa: F401 (pytest fixtures)
+from tests.integration.serving_fixtures import (
     Server,
     predictor_server,
-    serving_logs,
     transformer_server,
     wait_for,
 )

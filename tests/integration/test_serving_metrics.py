@@ -1,5 +1,4 @@
 """/metrics counts every request, also with --workers 2; servers listen on loopback only."""
-# ruff: noqa: F811 (pytest fixtures imported from serving_fixtures are parameters)
 
 from __future__ import annotations
 
@@ -11,12 +10,9 @@ import psutil
 import pytest
 from kserve import InferenceGRPCClient, InferInput, InferRequest
 
-from tests.integration.serving_fixtures import (  # noqa: F401 (pytest fixtures)
+from tests.integration.serving_fixtures import (
     Server,
-    predictor,
     predictor_server,
-    serving_logs,
-    transformer_rest,
     transformer_server,
 )
 from transformer.synthetic import generate, to_records

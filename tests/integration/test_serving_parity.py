@@ -1,6 +1,5 @@
 """Parity: every Cleveland row served through the transformer (REST and gRPC) and
 directly by the predictor equals the in-process Pipeline's predict_proba."""
-# ruff: noqa: F811 (pytest fixtures imported from serving_fixtures are parameters)
 
 from __future__ import annotations
 
@@ -13,14 +12,7 @@ import numpy as np
 import pytest
 from kserve import InferenceGRPCClient, InferInput, InferRequest
 
-from tests.integration.serving_fixtures import (  # noqa: F401 (pytest fixtures)
-    Server,
-    predictor,
-    serving_logs,
-    transformer_grpc,
-    transformer_rest,
-    v2_columns,
-)
+from tests.integration.serving_fixtures import Server, v2_columns
 from training.data import load_site
 from transformer.contract import FEATURE_NAMES
 from transformer.synthetic import to_records
