@@ -7,8 +7,6 @@ only redirects data cache, MLflow store and outputs into a temporary folder.
 
 from __future__ import annotations
 
-import time
-
 import joblib
 import mlflow
 import numpy as np
@@ -21,33 +19,25 @@ from transformer.contract import FEATURE_NAMES
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-TIME_BUDGET_S = 180
-
 
 @pytest.fixture(scope="session")
 def real_training(data_source: str, tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("real-train")
     args = ["train", *embedded_flags(folder), "--model-dir", str(folder / "model")]
     args += ["--report-dir", str(folder / "report")]
-    started = time.monotonic()
     done = run_training(args, clean_env(HEART_DATA_SOURCE=data_source), timeout=600)
-    return folder, done.stdout, time.monotonic() - started
+    return folder, done.stdout
 
 
 def test_champion_meets_the_quality_bars_in_model_json(real_training) -> None:
-    folder, _, _ = real_training
+    folder, _ = real_training
     metrics = read(folder / "model").metrics
     assert metrics["roc_auc"] >= 0.90
     assert metrics["brier"] <= 0.14
 
 
-def test_training_fits_the_time_budget(real_training) -> None:
-    _, _, seconds = real_training
-    assert seconds < TIME_BUDGET_S
-
-
 def test_champion_beats_both_baselines_with_separated_intervals(real_training) -> None:
-    folder, _, _ = real_training
+    folder, _ = real_training
     manifest = read(folder / "model")
     mlflow.set_tracking_uri(f"sqlite:///{folder / 'mlflow.db'}")
     try:
@@ -67,7 +57,7 @@ def test_champion_beats_both_baselines_with_separated_intervals(real_training) -
 
 
 def test_exported_champion_behaves_on_the_real_data(real_training, data_source, tmp_path) -> None:
-    folder, _, _ = real_training
+    folder, _ = real_training
     model = joblib.load(folder / "model" / "model.joblib")
     threshold = read(folder / "model").threshold
     x, y = load_site("cleveland", data_source, tmp_path)
@@ -82,7 +72,7 @@ def test_exported_champion_behaves_on_the_real_data(real_training, data_source, 
 
 
 def test_report_has_cv_table_and_external_validation(real_training) -> None:
-    folder, out, _ = real_training
+    folder, out = real_training
     report = (folder / "report" / "metrics.md").read_text()
     assert "stratified 5-fold CV x 10 repeats" in report
     assert "| hungarian | 294 |" in report or "| hungarian | absent |" in report
