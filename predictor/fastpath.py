@@ -180,7 +180,7 @@ def select_proba(
     return fast, "onnxruntime"
 
 
-def onnx_proba(pipeline: Pipeline, model_dir: Path) -> ProbaFn:
+def onnx_proba(pipeline: Pipeline, model_dir: Path) -> tuple[ProbaFn, str]:
     """Engine factory for :data:`predictor.inference.ENGINES` (``--engine onnx``).
 
     Parity uses the manifest's threshold and, when ``HEART_DATA_SOURCE`` is
@@ -188,5 +188,5 @@ def onnx_proba(pipeline: Pipeline, model_dir: Path) -> ProbaFn:
     Cleveland row too.
     """
     threshold = read(model_dir).threshold
-    proba, _ = select_proba(pipeline, threshold, os.environ.get("HEART_DATA_SOURCE") or None)
-    return proba
+    source = os.environ.get("HEART_DATA_SOURCE") or None
+    return select_proba(pipeline, threshold, source, compiler=compile_onnx)

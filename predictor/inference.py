@@ -8,7 +8,9 @@ version against ``model.json``.
 The probability function is chosen once, at load time, by *engine* name from
 :data:`ENGINES` (default ``sklearn``: the Pipeline's ``predict_proba``
 column 1). A faster engine registers itself with one line, e.g.
-``ENGINES["onnx"] = fastpath.onnx_proba``.
+``ENGINES["onnx"] = fastpath.onnx_proba``. A factory also names the path it
+actually serves with: a fast engine that fails its parity check at load time
+falls back to ``sklearn`` and says so (:attr:`LoadedModel.serving`).
 """
 
 from __future__ import annotations
@@ -28,21 +30,14 @@ from predictor.manifest import MODEL_FILE, Manifest, verify
 
 #: P(disease) for a float32 matrix [N, 13] -> float32 [N].
 ProbaFn = Callable[[np.ndarray], np.ndarray]
-#: Builds a :data:`ProbaFn` from the loaded Pipeline and its (verified) directory.
-EngineFactory = Callable[[Pipeline, Path], ProbaFn]
+#: Builds the probability function from the loaded Pipeline and its (verified)
+#: directory; returns it with the name of the path actually serving.
+EngineFactory = Callable[[Pipeline, Path], tuple[ProbaFn, str]]
 
 
-def sklearn_proba(pipeline: Pipeline, model_dir: Path) -> ProbaFn:
-    """The Pipeline's own ``predict_proba``, column 1 (the positive class)."""
-    return _PipelineProba(pipeline)
-
-
-@dataclass(frozen=True)
-class _PipelineProba:
-    pipeline: Pipeline
-
-    def __call__(self, matrix: np.ndarray) -> np.ndarray:
-        return np.asarray(self.pipeline.predict_proba(matrix)[:, 1], dtype=np.float32)
+def sklearn_proba(pipeline: Pipeline, model_dir: Path) -> tuple[ProbaFn, str]:
+    """The Pipeline's own ``predict_proba``, the positive class's column."""
+    return fastpath.sklearn_proba(pipeline), "sklearn"
 
 
 #: Engine name -> factory. The ``--engine`` flag chooses among these keys.
@@ -61,6 +56,9 @@ class Prediction:
 class LoadedModel:
     """A verified Pipeline, its manifest and the chosen probability function.
 
+    ``engine`` is what was asked for, ``serving`` the path in use (they
+    differ when a fast engine fell back to scikit-learn).
+
     Pickling re-loads (and re-verifies) from ``model_dir``, so worker
     processes and Ray tasks get a working copy whatever the engine holds.
     """
@@ -70,6 +68,7 @@ class LoadedModel:
     manifest: Manifest
     pipeline: Pipeline
     proba: ProbaFn
+    serving: str
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (load, (self.model_dir, self.engine))
@@ -82,7 +81,8 @@ def load(model_dir: Path | str, engine: str = "sklearn") -> LoadedModel:
     path = Path(model_dir)
     manifest = verify(path, sklearn.__version__)
     pipeline = joblib.load(path / MODEL_FILE)
-    return LoadedModel(path, engine, manifest, pipeline, ENGINES[engine](pipeline, path))
+    proba, serving = ENGINES[engine](pipeline, path)
+    return LoadedModel(path, engine, manifest, pipeline, proba, serving)
 
 
 def predict(model: LoadedModel, matrix: np.ndarray) -> Prediction:

@@ -83,7 +83,7 @@ class HeartPredictor(Model):
         manifest = self.loaded.manifest
         logger.info("loaded %s version %s (%s, threshold %.3f, engine %s)", manifest.model_name,
                     manifest.model_version or "-", manifest.model_family, manifest.threshold,
-                    self.settings.engine)  # fmt: skip
+                    self.loaded.serving)  # fmt: skip
         self.not_ready_reason = ""
         self.ready = True
         return True
@@ -156,7 +156,7 @@ class HeartPredictor(Model):
             "model_family": m.model_family,
             "threshold": str(m.threshold),
             "sklearn_version": m.sklearn_version,
-            "engine": self.settings.engine,
+            "engine": self.loaded.serving,
         }
         return {"versions": [m.model_version] if m.model_version else [], "parameters": params}
 

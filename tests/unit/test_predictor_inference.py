@@ -11,7 +11,7 @@ import joblib
 import numpy as np
 import pytest
 
-from predictor import inference
+from predictor import fastpath, inference
 from predictor.manifest import ManifestError
 from transformer.synthetic import generate
 
@@ -58,10 +58,30 @@ def test_pickling_reloads_and_keeps_the_engine(synthetic_model_dir: Path) -> Non
 
 def test_engine_hook(synthetic_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def always_high(pipeline, path):  # a registered engine is used for every call
-        return lambda m: np.full(len(m), 0.9, dtype=np.float32)
+        return lambda m: np.full(len(m), 0.9, dtype=np.float32), "constant"
 
     monkeypatch.setitem(inference.ENGINES, "constant", always_high)
     model = inference.load(synthetic_model_dir, engine="constant")
     assert inference.predict(model, generate(3)).label.tolist() == [1, 1, 1]
     with pytest.raises(ValueError, match="unknown engine"):
         inference.load(synthetic_model_dir, engine="nope")
+
+
+def test_a_fast_engine_that_fails_parity_serves_and_says_sklearn(
+    synthetic_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def skewed(pipeline):  # a "compiled" path that is off by 0.01
+        return lambda m: fastpath.sklearn_proba(pipeline)(m) + np.float32(0.01)
+
+    monkeypatch.setattr(fastpath, "compile_onnx", skewed)
+    model = inference.load(synthetic_model_dir, engine="onnx")
+    assert (model.engine, model.serving) == ("onnx", "sklearn")
+    x = generate(50, seed=4)
+    np.testing.assert_array_equal(
+        inference.predict(model, x).probability, fastpath.sklearn_proba(model.pipeline)(x)
+    )
+
+
+def test_the_onnx_engine_reports_onnxruntime_when_parity_holds(synthetic_model_dir: Path) -> None:
+    model = inference.load(synthetic_model_dir, engine="onnx")
+    assert model.serving == "onnxruntime"
