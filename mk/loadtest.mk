@@ -40,6 +40,6 @@ bench: $(VENV)/.installed-dev $(LOADGEN) $(MLSERVER_STAMP) ## side-by-side bench
 	$(PY) -m loadtest.bench --loadgen $(LOADGEN) --mlserver-python $(MLSERVER_VENV)/bin/python $(BENCH_ARGS)
 
 bench-quick: $(VENV)/.installed-dev $(LOADGEN) $(MLSERVER_STAMP) ## the benchmark in under 2 minutes (shorter runs)
-	$(PY) -m loadtest.bench --quick --loadgen $(LOADGEN) --mlserver-python $(MLSERVER_VENV)/bin/python $(BENCH_ARGS)
+	$(PY) -m loadtest.bench --quick --out reports/bench/quick --loadgen $(LOADGEN) --mlserver-python $(MLSERVER_VENV)/bin/python $(BENCH_ARGS)
 
 TEST_PREREQS += $(LOADGEN) $(MLSERVER_STAMP)
