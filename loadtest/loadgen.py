@@ -35,12 +35,25 @@ class LoadResult:
     loadgen_cpu_s: float
     last_error: str = ""
     warmup_s: float = 0.0
+    #: Of ``errors``: answers with the right status whose body failed the check.
+    body_errors: int = 0
 
     @classmethod
     def from_json(cls, text: str) -> LoadResult:
         data = json.loads(text)
         names = cls.__dataclass_fields__
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What a correct answer holds: v2 output ``output`` with ``values`` probabilities."""
+
+    output: str
+    values: int
+
+    def argv(self) -> list[str]:
+        return ["-expect-output", self.output, "-expect-values", str(self.values)]
 
 
 def run(
@@ -52,13 +65,19 @@ def run(
     warmup_s: float = 1.0,
     max_requests: int = 0,
     host_header: str = "",
+    expect: Expect | None = None,
     binary: Path = DEFAULT_BINARY,
 ) -> LoadResult:
-    """Drive ``url`` closed-loop with ``concurrency`` workers; raises when the binary fails."""
+    """Drive ``url`` closed-loop with ``concurrency`` workers; raises when the binary fails.
+
+    With ``expect``, an answer counts as an error unless it holds those probabilities.
+    """
     argv = [str(binary), "-url", url, "-bodies", str(bodies), "-c", str(concurrency),
             "-d", f"{duration_s}s", "-warmup", f"{warmup_s}s", "-n", str(max_requests)]  # fmt: skip
     if host_header:
         argv += ["-host-header", host_header]
+    if expect:
+        argv += expect.argv()
     timeout = duration_s + warmup_s + 60
     done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     if done.returncode != 0:

@@ -19,6 +19,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from loadtest.loadgen import Expect
 from loadtest.servers import Server, free_port
 
 MODEL = "heart"
@@ -29,12 +30,17 @@ QUIET = ["--enable_latency_logging", "false"]
 
 @dataclass
 class Stack:
-    """``servers`` start in order; requests go to ``entry``; ``body`` is the payload kind."""
+    """``servers`` start in order; requests go to ``entry``; ``body`` is the payload kind.
+
+    A correct answer holds ``per_row`` probabilities per row in the v2 output ``output``.
+    """
 
     name: str
     servers: list[Server]
     entry: Server
     body: str  # "tensor" (FP32 [N, 13]) or "records" (one named input per field)
+    output: str
+    per_row: int = 1
     grpc_port: int = 0
 
     @property
@@ -43,6 +49,10 @@ class Stack:
 
     def rss_mb(self) -> float:
         return sum(s.rss_mb() for s in self.servers)
+
+    def expect(self, rows: int) -> Expect:
+        """The body check for an answer to a ``rows``-row request."""
+        return Expect(self.output, rows * self.per_row)
 
 
 def _kserve(name: str, module: str, args: list[str], work: Path) -> tuple[Server, int]:
@@ -55,7 +65,7 @@ def _kserve(name: str, module: str, args: list[str], work: Path) -> tuple[Server
 def ours(model_dir: Path, work: Path, workers: int = 1) -> Stack:
     args = ["--model_dir", str(model_dir), "--workers", str(workers)]
     server, grpc_port = _kserve("ours", "predictor", args, work)
-    return Stack("ours", [server], server, "tensor", grpc_port)
+    return Stack("ours", [server], server, "tensor", "probability", grpc_port=grpc_port)
 
 
 def chain_on(predictor: Stack, work: Path, hop: str) -> Stack:
@@ -65,7 +75,7 @@ def chain_on(predictor: Stack, work: Path, hop: str) -> Stack:
     hop_args = ["--predictor_host", f"127.0.0.1:{target}", "--predictor_protocol", protocol]
     transformer, _ = _kserve(f"chain-{hop}", "transformer", hop_args, work)
     transformer.tier = 1
-    return Stack(f"chain-{hop}", [predictor.entry, transformer], transformer, "records")
+    return Stack(f"chain-{hop}", [predictor.entry, transformer], transformer, "records", "risk")
 
 
 def kserve_sklearn(model_dir: Path, work: Path) -> Stack:
@@ -74,7 +84,8 @@ def kserve_sklearn(model_dir: Path, work: Path) -> Stack:
         ["--model_dir", str(model_dir), "--enable_grpc", "false"], work,
     )  # fmt: skip
     server.env = {"PREDICT_PROBA": "true"}
-    return Stack("kserve-sklearn", [server], server, "tensor")
+    # get_predict_response names the [N, 2] predict_proba output "output-0".
+    return Stack("kserve-sklearn", [server], server, "tensor", "output-0", per_row=2)
 
 
 def mlserver(model_dir: Path, work: Path, python: Path, parallel_workers: int = 1) -> Stack:
@@ -95,7 +106,8 @@ def mlserver(model_dir: Path, work: Path, python: Path, parallel_workers: int = 
     (folder / MODEL / "model-settings.json").write_text(json.dumps(model_settings, indent=2))
     argv = [str(python.absolute().parent / "mlserver"), "start", str(folder)]
     server = Server("mlserver", argv, http, V2_READY, work / "mlserver.log", cwd=folder)
-    return Stack("mlserver", [server], server, "tensor")
+    # mlserver-sklearn names the output after predict_fn; [N, 2] probabilities.
+    return Stack("mlserver", [server], server, "tensor", "predict_proba", per_row=2)
 
 
 def start_all(systems: list[Stack]) -> None:

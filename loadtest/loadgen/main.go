@@ -6,6 +6,12 @@
 // the warm-up are not recorded. It stops at the duration or the request cap,
 // whichever comes first, and prints one JSON summary on stdout.
 //
+// A request succeeds only when its status is -expect-status and its body passes
+// the checks given: -expect-body (a substring) and -expect-output NAME, which
+// requires a v2 answer without "error" whose output NAME holds -expect-values
+// numbers, each a probability in [0, 1]. Anything else is an error, so a server
+// that answers fast with the wrong thing cannot look fast.
+//
 // Standard library only; GOMAXPROCS defaults to 1 so that the generator, which
 // shares the machine with the servers it measures, takes at most one core.
 package main
@@ -21,7 +27,6 @@ import (
 	"os"
 	"runtime"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -38,6 +43,8 @@ type config struct {
 	hostHeader  string
 	expect      int
 	contains    string
+	output      string
+	values      int
 	timeout     time.Duration
 	procs       int
 }
@@ -45,6 +52,7 @@ type config struct {
 type worker struct {
 	latencies []float64 // milliseconds, recorded requests only
 	errors    int64
+	bodyErrs  int64 // right status, body failed a check
 	statuses  map[int]int64
 	lastError string
 }
@@ -54,6 +62,7 @@ type summary struct {
 	Concurrency  int              `json:"concurrency"`
 	Requests     int64            `json:"requests"`
 	Errors       int64            `json:"errors"`
+	BodyErrors   int64            `json:"body_errors"`
 	DurationS    float64          `json:"duration_s"`
 	RPS          float64          `json:"rps"`
 	P50Ms        float64          `json:"p50_ms"`
@@ -80,11 +89,17 @@ func parseFlags() config {
 	flag.StringVar(&c.hostHeader, "host-header", "", "Host header (e.g. for a KServe ingress)")
 	flag.IntVar(&c.expect, "expect-status", 200, "status counted as success")
 	flag.StringVar(&c.contains, "expect-body", "", "substring a successful body must contain")
+	flag.StringVar(&c.output, "expect-output", "", "v2 output that must hold probabilities in [0, 1]")
+	flag.IntVar(&c.values, "expect-values", 0, "how many values that output must hold (0 = any, >= 1)")
 	flag.DurationVar(&c.timeout, "timeout", 30*time.Second, "per-request timeout")
 	flag.IntVar(&c.procs, "procs", 1, "GOMAXPROCS: cores the generator may use")
 	flag.Parse()
 	if c.url == "" || c.bodiesPath == "" || c.concurrency < 1 {
 		fmt.Fprintln(os.Stderr, "loadgen: -url, -bodies and -c >= 1 are required")
+		os.Exit(2)
+	}
+	if c.values < 0 || (c.values > 0 && c.output == "") {
+		fmt.Fprintln(os.Stderr, "loadgen: -expect-values must be >= 0 and needs -expect-output")
 		os.Exit(2)
 	}
 	return c
@@ -122,11 +137,66 @@ func newClient(c config) *http.Client {
 	return &http.Client{Transport: transport, Timeout: c.timeout}
 }
 
-// send posts one body; it returns the status (0 on transport error) and an error text.
-func send(client *http.Client, c config, body []byte) (int, string) {
+// v2Answer is the part of a v2 inference response the body check reads.
+type v2Answer struct {
+	Error   json.RawMessage `json:"error"`
+	Outputs []struct {
+		Name string          `json:"name"`
+		Data json.RawMessage `json:"data"`
+	} `json:"outputs"`
+}
+
+// checkProbabilities returns "" when output `name` of the v2 answer holds
+// `count` numbers (any count >= 1 when count is 0), each in [0, 1].
+func checkProbabilities(data []byte, name string, count int) string {
+	var answer v2Answer
+	if err := json.Unmarshal(data, &answer); err != nil {
+		return fmt.Sprintf("body is not a v2 answer (%v): %.200s", err, data)
+	}
+	if len(answer.Error) > 0 && string(answer.Error) != "null" {
+		return fmt.Sprintf("body has an error: %.200s", data)
+	}
+	for _, out := range answer.Outputs {
+		if out.Name == name {
+			return checkValues(out.Data, name, count)
+		}
+	}
+	return fmt.Sprintf("no output %q: %.200s", name, data)
+}
+
+func checkValues(raw json.RawMessage, name string, count int) string {
+	var values []float64
+	if err := json.Unmarshal(raw, &values); err != nil {
+		return fmt.Sprintf("output %q is not a list of numbers: %.200s", name, raw)
+	}
+	if (count > 0 && len(values) != count) || len(values) == 0 {
+		return fmt.Sprintf("output %q has %d values, expected %d", name, len(values), count)
+	}
+	for i, v := range values {
+		if !(v >= 0 && v <= 1) {
+			return fmt.Sprintf("output %q value %d is %g, not a probability", name, i, v)
+		}
+	}
+	return ""
+}
+
+// checkBody applies the body checks that were asked for.
+func checkBody(c config, data []byte) string {
+	if c.contains != "" && !bytes.Contains(data, []byte(c.contains)) {
+		return fmt.Sprintf("body lacks %q: %.200s", c.contains, data)
+	}
+	if c.output != "" {
+		return checkProbabilities(data, c.output, c.values)
+	}
+	return ""
+}
+
+// send posts one body; it returns the status (0 on transport error), an error
+// text and whether the error is a failed body check.
+func send(client *http.Client, c config, body []byte) (int, string, bool) {
 	req, err := http.NewRequest(http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {
-		return 0, err.Error()
+		return 0, err.Error(), false
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if c.hostHeader != "" {
@@ -134,20 +204,18 @@ func send(client *http.Client, c config, body []byte) (int, string) {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, err.Error()
+		return 0, err.Error(), false
 	}
 	data, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if err != nil {
-		return resp.StatusCode, err.Error()
+		return resp.StatusCode, err.Error(), false
 	}
 	if resp.StatusCode != c.expect {
-		return resp.StatusCode, fmt.Sprintf("status %d: %.200s", resp.StatusCode, data)
+		return resp.StatusCode, fmt.Sprintf("status %d: %.200s", resp.StatusCode, data), false
 	}
-	if c.contains != "" && !strings.Contains(string(data), c.contains) {
-		return resp.StatusCode, fmt.Sprintf("body lacks %q: %.200s", c.contains, data)
-	}
-	return resp.StatusCode, ""
+	errText := checkBody(c, data)
+	return resp.StatusCode, errText, errText != ""
 }
 
 // run sends requests until the end time or, with a cap, until every request
@@ -164,7 +232,7 @@ func (w *worker) run(client *http.Client, c config, bodies [][]byte, offset int,
 		if recording && c.maxRequests > 0 && atomic.AddInt64(reserved, 1) > c.maxRequests {
 			return
 		}
-		status, errText := send(client, c, bodies[i%len(bodies)])
+		status, errText, badBody := send(client, c, bodies[i%len(bodies)])
 		t1 := time.Now()
 		if !recording {
 			continue // warm-up
@@ -174,6 +242,9 @@ func (w *worker) run(client *http.Client, c config, bodies [][]byte, offset int,
 		if errText != "" {
 			w.errors++
 			w.lastError = errText
+		}
+		if badBody {
+			w.bodyErrs++
 		}
 	}
 }
@@ -208,6 +279,7 @@ func summarise(c config, workers []*worker, elapsed time.Duration) summary {
 	for _, w := range workers {
 		all = append(all, w.latencies...)
 		s.Errors += w.errors
+		s.BodyErrors += w.bodyErrs
 		for status, n := range w.statuses {
 			s.Statuses[fmt.Sprint(status)] += n
 		}

@@ -113,3 +113,74 @@ def test_unreachable_target_is_all_errors(binary: Path, tmp_path: Path) -> None:
     result = loadgen.run(url, _bodies(tmp_path), 1, 0.3, warmup_s=0, binary=binary)
     assert result.requests > 0 and result.errors == result.requests
     assert result.statuses == {"0": result.requests}
+
+
+GOOD = b'{"model_name": "heart", "outputs": [{"name": "probability", "data": [0.25, 1.0]}]}'
+WRONG_ANSWERS = {
+    "/error": (b'{"error": "model not ready"}', "body has an error"),
+    "/missing": (b'{"outputs": [{"name": "label", "data": [0, 1]}]}', 'no output "probability"'),
+    "/range": (b'{"outputs": [{"name": "probability", "data": [0.2, 1.7]}]}', "value 1 is 1.7"),
+    "/count": (
+        b'{"outputs": [{"name": "probability", "data": [0.2]}]}',
+        "has 1 values, expected 2",
+    ),
+    "/strings": (b'{"outputs": [{"name": "probability", "data": ["a", "b"]}]}', "not a list"),
+    "/html": (b"<html>ok</html>", "not a v2 answer"),
+}
+
+
+class _Canned(http.server.BaseHTTPRequestHandler):
+    """200 with the answer the path names: GOOD on /ok, else one of WRONG_ANSWERS."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        answer = GOOD if self.path == "/ok" else WRONG_ANSWERS[self.path][0]
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def canned() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Canned)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+EXPECT = loadgen.Expect("probability", 2)
+
+
+def test_right_answers_pass_the_body_check(canned: str, binary: Path, tmp_path: Path) -> None:
+    result = loadgen.run(canned + "/ok", _bodies(tmp_path), 2, 30, warmup_s=0, max_requests=20,
+                         expect=EXPECT, binary=binary)  # fmt: skip
+    assert (result.requests, result.errors, result.body_errors) == (20, 0, 0)
+
+
+@pytest.mark.parametrize("path", sorted(WRONG_ANSWERS))
+def test_a_wrong_answer_with_status_200_is_an_error(
+    path: str, canned: str, binary: Path, tmp_path: Path
+) -> None:
+    result = loadgen.run(canned + path, _bodies(tmp_path), 2, 30, warmup_s=0, max_requests=20,
+                         expect=EXPECT, binary=binary)  # fmt: skip
+    assert result.statuses == {"200": 20}
+    assert result.errors == result.body_errors == 20
+    assert WRONG_ANSWERS[path][1] in result.last_error
+
+
+def test_status_errors_are_not_body_errors(
+    recorder: _Recorder, binary: Path, tmp_path: Path
+) -> None:
+    url = f"http://127.0.0.1:{recorder.server_port}/infer"
+    result = loadgen.run(url, _bodies(tmp_path), 1, 30, warmup_s=0, max_requests=8,
+                         expect=loadgen.Expect("probability", 0), binary=binary)  # fmt: skip
+    # the recorder answers {"outputs": []}: 6 body errors, and 2 answers with status 500
+    assert result.errors == 8 and result.body_errors == 6
