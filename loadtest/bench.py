@@ -20,9 +20,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress, TaskID
 
-from loadtest import loadgen, payloads, report, stacks
+from loadtest import loadgen, payloads, report, stacks, summary
 from loadtest.environment import describe_machine
-from loadtest.models import model_dirs
+from loadtest.models import BENCH_RF_TREES, model_dirs
 from loadtest.plot import plot
 
 #: Wide enough for the results table when the output is a log file, not a terminal.
@@ -44,6 +44,7 @@ class BenchSettings:
     trained_model: Path | None
     data_source: str | None
     quick: bool
+    rf_trees: int = BENCH_RF_TREES
 
     @classmethod
     def parse(cls, argv: Sequence[str] | None = None) -> BenchSettings:
@@ -58,14 +59,19 @@ class BenchSettings:
         trained = Path(os.environ.get("MODEL_DIR") or "artifacts/model")
         p.add_argument("--model-dir", type=Path, default=trained, help="trained RF, if present")
         p.add_argument("--data-source", default=os.environ.get("HEART_DATA_SOURCE") or None)
+        p.add_argument("--rf-trees", type=int, default=BENCH_RF_TREES,
+                       help="trees in the benchmark's forest (default: the issue's reference, 100);"
+                       " --model-dir is used only if it is a forest with that many")  # fmt: skip
         a = p.parse_args(argv)
         if a.rounds < 1:
             p.error("--rounds must be >= 1")
+        if a.rf_trees < 1:
+            p.error("--rf-trees must be >= 1")
         duration = a.duration or (1.0 if a.quick else 5.0)
         warmup = a.warmup or (0.3 if a.quick else 1.0)
         concurrency = (8,) if a.quick else (1, 8, 32)
         return cls(a.rounds, duration, warmup, (1, 64), concurrency, a.out, a.loadgen,
-                   a.mlserver_python, a.model_dir, a.data_source, a.quick)  # fmt: skip
+                   a.mlserver_python, a.model_dir, a.data_source, a.quick, a.rf_trees)  # fmt: skip
 
 
 def build_stacks(model_dir: Path, work: Path, s: BenchSettings) -> list[stacks.Stack]:
@@ -112,7 +118,7 @@ class Runner:
         self.progress.update(self.task, description=f"{model} {system.name} {rows}-row c{conc}")
         bodies = payloads.write_bodies(self.work / f"{system.body}-{rows}.jsonl", system.body, rows)
         result = loadgen.run(system.infer_url, bodies, conc, s.duration_s, warmup_s=s.warmup_s,
-                             binary=s.loadgen)  # fmt: skip
+                             expect=system.expect(rows), binary=s.loadgen)  # fmt: skip
         self.progress.advance(self.task)
         return report.Sample(system.name, model, rows, conc, rnd, result, system.rss_mb())
 
@@ -123,7 +129,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     machine = describe_machine()
     with tempfile.TemporaryDirectory(prefix="heart-bench-") as tmp:
         work = Path(tmp)
-        models = model_dirs(work / "models", s.trained_model, s.data_source)
+        models = model_dirs(work / "models", s.trained_model, s.data_source, s.rf_trees)
+        for name, path in models.items():
+            console.print(f"{name}: {report.describe_model(path)}")
         runs = len(models) * s.rounds * len(s.rows) * len(s.concurrency) * 5
         samples: list[report.Sample] = []
         with Progress(console=console) as progress:
@@ -134,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     s.out_dir.mkdir(parents=True, exist_ok=True)
     report.write_json(result, s.out_dir / "latest.json")
     plot(result, s.out_dir / "latest.png")
-    report.print_table(result, console)
+    summary.print_table(result, console)
     console.print(f"wrote {s.out_dir / 'latest.json'} and {s.out_dir / 'latest.png'}")
 
 

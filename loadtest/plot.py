@@ -38,7 +38,9 @@ def plot(result: dict[str, Any], path: Path) -> Path:
     fig, axes = plt.subplots(rows, cols, figsize=(12, 4.2 * rows), squeeze=False)
     for ax, (model, n) in zip(axes.flat, panels, strict=False):
         subset = [r for r in recs if r["model"] == model and r["rows"] == n]
-        _panel(ax, subset, f"{model}, {n}-row v2 REST requests")
+        trees = result["conditions"]["models"].get(model, {}).get("n_estimators")
+        name = f"{model} ({trees} trees)" if trees else model
+        _panel(ax, subset, f"{name}, {n}-row v2 REST requests")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.965), fontsize=8,
                ncols=len(ORDER), frameon=False)  # fmt: skip

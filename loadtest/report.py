@@ -1,4 +1,4 @@
-"""Benchmark results: medians over rounds, ratios ours/peer, targets, table, JSON.
+"""Benchmark results: medians over rounds, ratios ours/peer, targets, JSON.
 
 One record per server x model x rows x concurrency with the medians of
 ``rps``, ``p50_ms``, ``p99_ms`` over the rounds, the largest ``rss_mb`` seen
@@ -15,12 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from loadtest.environment import load_average
 from loadtest.loadgen import LoadResult
 from loadtest.targets import evaluate
+from predictor.manifest import read as read_manifest
 
 PEERS = ("kserve-sklearn", "mlserver")
 OURS = ("ours", "chain-rest", "chain-grpc")
@@ -58,10 +56,21 @@ def records(samples: list[Sample]) -> list[dict[str, Any]]:
             "server": server, "model": model, "rows": rows, "concurrency": conc,
             "rps": _median(group, "rps"), "p50_ms": _median(group, "p50_ms"),
             "p99_ms": _median(group, "p99_ms"), "rss_mb": max(s.rss_mb for s in group),
-            "errors": sum(s.result.errors for s in group), "rounds": len(group),
+            "rounds": len(group), **_error_counts(group),
         })  # fmt: skip
     _add_ratios(out)
     return out
+
+
+def _error_counts(group: list[Sample]) -> dict[str, Any]:
+    """Requests over all rounds; errors (wrong status or failed body check) and the last one."""
+    last = [s.result.last_error for s in group if s.result.last_error]
+    return {
+        "requests": sum(s.result.requests for s in group),
+        "errors": sum(s.result.errors for s in group),
+        "body_errors": sum(s.result.body_errors for s in group),
+        "last_error": last[-1] if last else "",
+    }
 
 
 def _add_ratios(recs: list[dict[str, Any]]) -> None:
@@ -117,29 +126,17 @@ def _model_info(path: Path) -> dict[str, Any]:
     pipeline = joblib.load(path / "model.joblib")
     params = pipeline.named_steps["model"].get_params()
     keep = ("n_estimators", "max_depth", "C")
-    return {"dir": str(path), **{k: params[k] for k in keep if k in params}}
+    fitted = read_manifest(path).model_version == "bench"
+    source = "fitted on Cleveland by the benchmark" if fitted else "the trained export"
+    return {"dir": str(path), "source": source, **{k: params[k] for k in keep if k in params}}
+
+
+def describe_model(path: Path) -> str:
+    """One line: where the model comes from and its main parameters."""
+    info = _model_info(path)
+    params = ", ".join(f"{k}={v}" for k, v in info.items() if k not in ("dir", "source"))
+    return f"{info['source']} ({info['dir']}): {params}"
 
 
 def write_json(result: dict[str, Any], path: Path) -> None:
     path.write_text(json.dumps(result, indent=1) + "\n")
-
-
-def _ratio(r: dict[str, Any], key: str) -> str:
-    value = r["ratios"].get(key)
-    return "" if value is None else f"{value:.2f}x"
-
-
-def print_table(result: dict[str, Any], console: Console) -> None:
-    table = Table(title="v2 REST, closed loop: medians over rounds", caption=result["note"])
-    for col in ("model", "rows", "conc", "server", "req/s", "p50 ms", "p99 ms", "RSS MiB",
-                "req/s vs KServe", "req/s vs MLServer"):  # fmt: skip
-        table.add_column(col, justify="left" if col in ("model", "server") else "right")
-    for r in sorted(result["records"], key=lambda r: (r["model"], r["rows"], r["concurrency"])):
-        table.add_row(r["model"], str(r["rows"]), str(r["concurrency"]), r["server"],
-                      f"{r['rps']:.0f}", f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}",
-                      f"{r['rss_mb']:.0f}", _ratio(r, "rps_vs_kserve-sklearn"),
-                      _ratio(r, "rps_vs_mlserver"))  # fmt: skip
-    console.print(table)
-    for t in result["targets"]:
-        mark = "[green]met[/]" if t["met"] else "[red]missed[/]"
-        console.print(f"{mark}  {t['target']}: {t['measured']}")

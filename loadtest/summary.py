@@ -2,6 +2,7 @@
 
 Rows: concurrency 8 (the targets' condition) for every model and request
 size, plus the targets with their measured ratios, from the benchmark JSON.
+Also the console table the benchmark prints (:func:`print_table`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,11 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from loadtest.targets import target_detail
 
 NAMES = {
     "ours": "**ours**: predictor (ONNX Runtime fast path)",
@@ -29,16 +35,16 @@ def _ratio(r: dict[str, Any], peer: str) -> str:
 
 def table(result: dict[str, Any], concurrency: int = 8) -> str:
     lines = [
-        "| model | rows/request | server | req/s | p50 ms | p99 ms | RSS MiB"
+        "| model | rows/request | server | req/s | p50 ms | p99 ms | RSS MiB | errors"
         " | req/s vs KServe | req/s vs MLServer |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     recs = [r for r in result["records"] if r["concurrency"] == concurrency]
     recs.sort(key=lambda r: (r["model"] != "RF", r["rows"], ORDER.index(r["server"])))
     for r in recs:
         lines.append(
             f"| {r['model']} | {r['rows']} | {NAMES[r['server']]} | {r['rps']:.0f}"
-            f" | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['rss_mb']:.0f}"
+            f" | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['rss_mb']:.0f} | {r['errors']}"
             f" | {_ratio(r, 'kserve-sklearn')} | {_ratio(r, 'mlserver')} |"
         )
     return "\n".join(lines)
@@ -46,9 +52,46 @@ def table(result: dict[str, Any], concurrency: int = 8) -> str:
 
 def targets(result: dict[str, Any]) -> str:
     return "\n".join(
-        f"- {'met' if t['met'] else '**missed**'}: {t['target']} ({t['measured']})"
+        f"- {t['status'] if t['met'] else '**' + t['status'] + '**'}: {t['target']}"
+        f" ({target_detail(t)})"
         for t in result["targets"]
     )
+
+
+def models(conditions: dict[str, Any]) -> str:
+    """``RF: 100 trees, max_depth 6 (fitted on Cleveland by the benchmark); LR: ...``."""
+    parts = []
+    for name, info in conditions["models"].items():
+        params = [f"{info['n_estimators']} trees" if k == "n_estimators" else f"{k} {v}"
+                  for k, v in info.items() if k not in ("dir", "source")]  # fmt: skip
+        parts.append(f"{name}: {', '.join(params)} ({info.get('source', '')})")
+    return "; ".join(parts)
+
+
+def _console_ratio(r: dict[str, Any], key: str) -> str:
+    value = r["ratios"].get(key)
+    return "" if value is None else f"{value:.2f}x"
+
+
+def print_table(result: dict[str, Any], console: Console) -> None:
+    """The console table of every record and the targets' verdicts."""
+    table = Table(title="v2 REST, closed loop: medians over rounds", caption=result["note"])
+    for col in ("model", "rows", "conc", "server", "req/s", "p50 ms", "p99 ms", "RSS MiB",
+                "errors", "req/s vs KServe", "req/s vs MLServer"):  # fmt: skip
+        table.add_column(col, justify="left" if col in ("model", "server") else "right")
+    for r in sorted(result["records"], key=lambda r: (r["model"], r["rows"], r["concurrency"])):
+        errors = f"[red]{r['errors']}[/]" if r["errors"] else "0"
+        table.add_row(r["model"], str(r["rows"]), str(r["concurrency"]), r["server"],
+                      f"{r['rps']:.0f}", f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}",
+                      f"{r['rss_mb']:.0f}", errors, _console_ratio(r, "rps_vs_kserve-sklearn"),
+                      _console_ratio(r, "rps_vs_mlserver"))  # fmt: skip
+    console.print(table)
+    for t in result["targets"]:
+        console.print(f"{STATUS_MARKUP[t['status']]}  {t['target']}: {target_detail(t)}")
+
+
+STATUS_MARKUP = {"met": "[green]met[/]", "missed": "[red]missed[/]",
+                 "not measured": "[yellow]not measured[/]", "failed": "[red]failed[/]"}  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -60,7 +103,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     load = machine.get("load_average_at_start", ["?"])[0]
     print(f"Machine: {machine['summary']}, load average {load} when the run started (the"
           f" machine is shared). {cond['rounds']} interleaved rounds of {cond['duration_s']:g} s"
-          f" per point, medians; concurrency 8. {result['note']}\n")  # fmt: skip
+          f" per point, medians; concurrency 8. {result['note']}")  # fmt: skip
+    print(f"Models: {models(cond)}.\n")
     print(table(result))
     print()
     print(targets(result))

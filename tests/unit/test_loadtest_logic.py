@@ -1,4 +1,4 @@
-"""Load-test logic without processes: config, SLO gate, response checks, payloads, targets."""
+"""Load-test logic without servers: config, SLO gate, response checks, payloads, targets, models."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from loadtest import bench, models, payloads, report, targets
 from loadtest import config as load_config
-from loadtest import payloads, report, targets
 from loadtest.checks import Expect, check_rows
 from loadtest.loadgen import LoadResult
 from loadtest.slo import Totals, breaches
@@ -90,9 +90,31 @@ def test_invalid_payloads_break_exactly_the_named_field(seed: int) -> None:
     assert {p.field for p in v2_error.value.problems} == {v2_field}
 
 
-def _sample(server: str, model: str, rps: float, p50: float, rnd: int = 0) -> report.Sample:
-    result = LoadResult(100, 0, 1.0, rps, p50, p50, p50 * 2, p50 * 3, p50, {"200": 100}, 0.1)
+def _sample(
+    server: str, model: str, rps: float, p50: float, rnd: int = 0, *, errors: int = 0
+) -> report.Sample:
+    last = "no output 'probability'" if errors else ""
+    result = LoadResult(100, errors, 1.0, rps, p50, p50, p50 * 2, p50 * 3, p50, {"200": 100}, 0.1,
+                        last, body_errors=errors)  # fmt: skip
     return report.Sample(server, model, 1, 8, rnd, result, 300.0)
+
+
+def _rf_point(**errors: int) -> list[report.Sample]:
+    """All systems of the RF 1-row c8 point, every target comfortably met; ``errors`` by server."""
+    rates = {"ours": (1000, 5), "chain-grpc": (400, 15), "kserve-sklearn": (100, 80),
+             "mlserver": (120, 60)}  # fmt: skip
+    return [_sample(name, "RF", rps, p50, errors=errors.get(name.replace("-", "_"), 0))
+            for name, (rps, p50) in rates.items()]  # fmt: skip
+
+
+def _status(samples: list[report.Sample]) -> dict[str, tuple[str, str]]:
+    return {t["target"]: (t["status"], t["reason"])
+            for t in targets.evaluate(report.records(samples))}  # fmt: skip
+
+
+RF_RPS = "RF 1-row c8: our predictor req/s >= 5x both peers"
+RF_P50 = "RF 1-row c8: our predictor p50 <= 0.25x both peers"
+RF_CHAIN = "RF 1-row c8: transformer->predictor (gRPC) req/s >= 3x stock KServe"
 
 
 def test_records_take_medians_over_rounds_and_ratios_against_each_peer() -> None:
@@ -116,3 +138,60 @@ def test_missing_measurements_never_count_as_met() -> None:
     recs = report.records([_sample("ours", "RF", 900, 8)])
     assert not any(t["met"] for t in targets.evaluate(recs))
     assert np.isfinite(recs[0]["rps"])
+
+
+def test_clean_point_meets_its_targets() -> None:
+    status = _status(_rf_point())
+    assert status[RF_RPS] == status[RF_P50] == status[RF_CHAIN] == ("met", "")
+
+
+def test_one_peer_measured_is_not_measured_never_met() -> None:
+    samples = [s for s in _rf_point() if s.server != "mlserver"]
+    status, reason = _status(samples)[RF_RPS]
+    assert status == "not measured" and "mlserver" in reason
+    assert _status(samples)[RF_CHAIN] == ("met", ""), "the chain target compares KServe only"
+
+
+@pytest.mark.parametrize("failing", ["ours", "kserve_sklearn", "mlserver"])
+def test_request_errors_in_any_compared_system_fail_the_target(failing: str) -> None:
+    status, reason = _status(_rf_point(**{failing: 3}))[RF_RPS]
+    assert status == "failed"
+    assert f"{failing.replace('_', '-')} 3 of 100 requests failed" in reason
+    assert "no output 'probability'" in reason, "the reason carries the last error"
+
+
+def test_errors_in_an_uncompared_system_do_not_touch_a_target() -> None:
+    status = _status(_rf_point(chain_grpc=5))
+    assert status[RF_RPS][0] == "met" and status[RF_CHAIN][0] == "failed"
+
+
+def test_records_count_requests_and_body_errors_over_rounds() -> None:
+    samples = [_sample("ours", "RF", 900, 8, 0, errors=2), _sample("ours", "RF", 900, 8, 1)]
+    (rec,) = report.records(samples)
+    assert (rec["requests"], rec["errors"], rec["body_errors"]) == (200, 2, 2)
+    assert rec["last_error"] == "no output 'probability'"
+
+
+def test_lr_targets_need_both_peers_at_each_point() -> None:
+    samples = [_sample("ours", "LR", 900, 8), _sample("kserve-sklearn", "LR", 300, 20)]
+    (lr,) = [t for t in targets.evaluate(report.records(samples)) if t["target"].startswith("LR")]
+    assert lr["status"] == "not measured" and not lr["met"] and "mlserver" in lr["reason"]
+
+
+def test_benchmark_forest_defaults_to_the_issues_100_trees() -> None:
+    assert bench.BenchSettings.parse([]).rf_trees == 100
+    assert bench.BenchSettings.parse(["--rf-trees", "300"]).rf_trees == 300
+    with pytest.raises(SystemExit):
+        bench.BenchSettings.parse(["--rf-trees", "0"])
+
+
+def test_trained_model_is_used_only_with_the_asked_tree_count(
+    synthetic_model_dir: Path, data_source: str, tmp_path: Path
+) -> None:
+    assert models.forest_trees(synthetic_model_dir) == 25
+    assert models.forest_dir(tmp_path, synthetic_model_dir, data_source, 25) == synthetic_model_dir
+    fitted = models.forest_dir(tmp_path, synthetic_model_dir, data_source, 100)
+    assert fitted == tmp_path / "rf" and models.forest_trees(fitted) == 100
+    info = report.describe_model(fitted)
+    assert "fitted on Cleveland by the benchmark" in info and "n_estimators=100" in info
+    assert models.forest_trees(tmp_path / "absent") is None
