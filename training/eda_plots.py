@@ -1,19 +1,18 @@
-"""EDA figures of a patients frame (13 contract columns + ``disease``), as PNG."""
+"""EDA figures of a patients frame (13 contract columns + ``disease``), as PNG.
+
+Plain :class:`~matplotlib.figure.Figure` objects, as in :mod:`training.plots`:
+no pyplot, no backend chosen at import.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from training.plots import save
+from training.plots import new_figure, save
 from transformer.contract import FEATURES, LABELS
 
 TARGET = "disease"
@@ -24,7 +23,8 @@ def class_balance(frames: Mapping[str, pd.DataFrame], path: Path) -> Path:
     """Patients with and without disease per site."""
     sites = list(frames)
     width = 0.4
-    figure, ax = plt.subplots(figsize=(6, 4))
+    figure = new_figure((6, 4))
+    ax = figure.subplots()
     for label, (name, colour) in enumerate(zip(LABELS, _COLOURS, strict=True)):
         counts = [int((frames[s][TARGET] == label).sum()) for s in sites]
         ax.bar(np.arange(len(sites)) + label * width, counts, width, color=colour, label=name)
@@ -36,7 +36,8 @@ def class_balance(frames: Mapping[str, pd.DataFrame], path: Path) -> Path:
 
 def distributions(frame: pd.DataFrame, path: Path) -> Path:
     """Each feature's distribution by class: histograms or per-code bars."""
-    figure, axes = plt.subplots(4, 4, figsize=(15, 12))
+    figure = new_figure((15, 12))
+    axes = figure.subplots(4, 4)
     for ax, feature in zip(axes.flat, FEATURES, strict=False):
         by_class = [frame.loc[frame[TARGET] == c, feature.name].dropna() for c in (0, 1)]
         if feature.kind == "categorical":
@@ -60,7 +61,8 @@ def missingness(frames: Mapping[str, pd.DataFrame], path: Path) -> Path:
     """Share of missing values per feature and site (after zeros-as-missing)."""
     names = [f.name for f in FEATURES]
     shares = pd.DataFrame({site: frame[names].isna().mean() for site, frame in frames.items()})
-    figure, ax = plt.subplots(figsize=(1.6 * len(frames) + 3, 6))
+    figure = new_figure((1.6 * len(frames) + 3, 6))
+    ax = figure.subplots()
     image = ax.imshow(shares.to_numpy(), cmap="Reds", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(frames)), list(frames))
     ax.set_yticks(range(len(names)), names)
@@ -74,7 +76,8 @@ def missingness(frames: Mapping[str, pd.DataFrame], path: Path) -> Path:
 def correlation(frame: pd.DataFrame, path: Path) -> Path:
     """Spearman correlation of the features and the target."""
     matrix = frame.corr(method="spearman")
-    figure, ax = plt.subplots(figsize=(8, 7))
+    figure = new_figure((8, 7))
+    ax = figure.subplots()
     image = ax.imshow(matrix.to_numpy(), cmap="coolwarm", vmin=-1, vmax=1)
     ax.set_xticks(range(len(matrix)), matrix.columns, rotation=90)
     ax.set_yticks(range(len(matrix)), matrix.columns)

@@ -2,7 +2,10 @@
 
 Each plot function draws one figure from numbers it is given and writes it to
 ``path``; :func:`model_figures` draws all four for a published model. Nothing
-here fits a model or talks to MLflow.
+here fits a model or talks to MLflow. Figures are plain :class:`Figure`
+objects (no pyplot): importing or drawing never chooses a GUI backend or
+touches matplotlib's global state, so servers, Ray workers and headless CI
+need no ``MPLBACKEND``.
 """
 
 from __future__ import annotations
@@ -10,11 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
@@ -29,42 +27,49 @@ Scored = tuple[np.ndarray, np.ndarray]  # (y, probability)
 Dataset = tuple[np.ndarray, np.ndarray]  # (x, y)
 
 
+def new_figure(figsize: tuple[float, float]) -> Figure:
+    """A new figure that belongs to no pyplot window (saved with :func:`save`)."""
+    return Figure(figsize=figsize)
+
+
 def save(figure: Figure, path: Path) -> Path:
-    """Write ``figure`` as PNG to ``path`` (folders created) and close it."""
+    """Write ``figure`` as PNG to ``path`` (folders created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)
     return path
 
 
 def roc(curves: Mapping[str, Scored], path: Path) -> Path:
     """ROC curves, one per name (e.g. 'Cleveland CV' and each external site)."""
-    figure, ax = plt.subplots(figsize=(5.5, 5))
+    fig = new_figure((5.5, 5))
+    ax = fig.subplots()
     for name, (y, probability) in curves.items():
         fpr, tpr, _ = roc_curve(y, probability)
         ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(y, probability):.3f})")
     ax.plot([0, 1], [0, 1], "k--", linewidth=0.8, label="chance")
     ax.set(xlabel="1 - specificity", ylabel="sensitivity", title="ROC")
     ax.legend(loc="lower right", fontsize=8)
-    return save(figure, path)
+    return save(fig, path)
 
 
 def calibration(y: np.ndarray, probability: np.ndarray, path: Path, bins: int = 10) -> Path:
     """Reliability diagram of out-of-fold probabilities."""
     observed, predicted = calibration_curve(y, probability, n_bins=bins, strategy="quantile")
-    figure, ax = plt.subplots(figsize=(5.5, 5))
+    fig = new_figure((5.5, 5))
+    ax = fig.subplots()
     ax.plot(predicted, observed, "o-", label="model")
     ax.plot([0, 1], [0, 1], "k--", linewidth=0.8, label="perfectly calibrated")
     ax.set(xlabel="predicted P(disease)", ylabel="observed frequency", title="Calibration")
     ax.legend(loc="upper left", fontsize=8)
-    return save(figure, path)
+    return save(fig, path)
 
 
 def confusion(y: np.ndarray, probability: np.ndarray, threshold: float, path: Path) -> Path:
     """Confusion matrix of out-of-fold predictions at ``threshold``."""
     matrix = confusion_matrix(y, (probability >= threshold).astype(int), labels=[0, 1])
-    figure, ax = plt.subplots(figsize=(4.8, 4.2))
+    fig = new_figure((4.8, 4.2))
+    ax = fig.subplots()
     ax.imshow(matrix, cmap="Blues")
     for (row, col), count in np.ndenumerate(matrix):
         colour = "white" if count > matrix.max() / 2 else "black"
@@ -72,16 +77,17 @@ def confusion(y: np.ndarray, probability: np.ndarray, threshold: float, path: Pa
     ax.set_xticks([0, 1], LABELS)
     ax.set_yticks([0, 1], LABELS)
     ax.set(xlabel="predicted", ylabel="actual", title=f"Confusion at threshold {threshold:.2f}")
-    return save(figure, path)
+    return save(fig, path)
 
 
 def importance(names: list[str], means: np.ndarray, stds: np.ndarray, path: Path) -> Path:
     """Horizontal bars of feature importances, largest at the top."""
     order = np.argsort(means)
-    figure, ax = plt.subplots(figsize=(6, 5))
+    fig = new_figure((6, 5))
+    ax = fig.subplots()
     ax.barh([names[i] for i in order], means[order], xerr=stds[order], color="tab:blue")
     ax.set(xlabel="drop in ROC-AUC when shuffled", title="Permutation importance (training data)")
-    return save(figure, path)
+    return save(fig, path)
 
 
 def model_figures(

@@ -93,12 +93,10 @@ def table(runs: list[Run], ratio: float) -> Table:
 
 
 def plot(runs: list[Run], path: Path) -> None:
-    import matplotlib
+    from training.plots import new_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, (speed, memory) = plt.subplots(1, 2, figsize=(8, 3.2))
+    figure = new_figure((8, 3.2))
+    speed, memory = figure.subplots(1, 2)
     names = [r.backend for r in runs]
     speed.bar(names, [r.rows_per_s for r in runs], color=["#4c72b0", "#dd8452"])
     speed.set_title("rows / s (higher is better)")
@@ -107,7 +105,6 @@ def plot(runs: list[Run], path: Path) -> None:
     figure.suptitle(f"batch scoring of {runs[0].rows:,} generated rows")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
-    plt.close(figure)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

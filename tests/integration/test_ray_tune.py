@@ -32,7 +32,8 @@ SAMPLES = 3
 
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "AWS_", "RAY_"))}
-    env.update(MPLBACKEND="Agg", PYTHONPATH=str(REPO), MLFLOW_DISABLE_TELEMETRY="true")
+    env.pop("MPLBACKEND", None)  # plots need no backend setting (no pyplot)
+    env.update(PYTHONPATH=str(REPO), MLFLOW_DISABLE_TELEMETRY="true")
     return env
 
 

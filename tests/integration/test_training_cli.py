@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
+from tests.conftest import REPO
 from tests.integration.training_fixtures import clean_env, embedded_flags, run_training
 
 pytestmark = pytest.mark.integration
@@ -58,3 +61,27 @@ def test_eda_writes_plots_and_report_and_logs_them(data_source: str, tmp_path: P
     finally:
         mlflow.set_tracking_uri("")
     assert {f"{name}.png" for name in plots} | {"report.md"} <= logged
+
+
+NO_SIDE_EFFECTS = """
+import sys
+from pathlib import Path
+import numpy as np
+import matplotlib
+import training.plots, training.eda_plots, training.score_bench, training.publish
+assert "matplotlib.pyplot" not in sys.modules, "pyplot imported"
+assert matplotlib.get_backend() == "svg", matplotlib.get_backend()  # the user's choice stands
+y = np.array([0, 1, 0, 1, 1, 0])
+png = training.plots.roc({"cv": (y, np.linspace(0, 1, 6))}, Path(sys.argv[1]))
+assert png.read_bytes()[:4] == b"\\x89PNG"
+assert "matplotlib.pyplot" not in sys.modules, "pyplot imported while drawing"
+"""
+
+
+def test_plot_modules_choose_no_backend_and_draw_without_pyplot(tmp_path: Path) -> None:
+    env = clean_env(MPLBACKEND="svg")
+    done = subprocess.run(
+        [sys.executable, "-c", NO_SIDE_EFFECTS, str(tmp_path / "roc.png")],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -25,7 +25,8 @@ _OUTER = ("MLFLOW_", "AWS_", "HEART_DATA_SOURCE")
 def clean_env(**extra: str) -> dict[str, str]:
     """This environment without MLflow/AWS/data variables, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_OUTER)}
-    env.update(MPLBACKEND="Agg", PYTHONPATH=str(REPO), MLFLOW_DISABLE_TELEMETRY="true")
+    env.pop("MPLBACKEND", None)  # plots need no backend setting (no pyplot)
+    env.update(PYTHONPATH=str(REPO), MLFLOW_DISABLE_TELEMETRY="true")
     env.update(extra)
     return env
 
