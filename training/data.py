@@ -8,13 +8,15 @@ cached; the cache (``data/cache`` by default) is written atomically, so a
 failed download never leaves a half-written file behind.
 
 Errors are :class:`DataError` with a one-line message naming the file (and the
-line and column where one applies). A site whose file the source does not
+line and column where one applies); a download cut off mid-body is one too
+(the file exists but did not arrive whole). A site whose file the source does not
 have raises :class:`SiteUnavailableError`, which callers may report as absent.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -110,10 +112,20 @@ def _read_source(source: str, name: str) -> bytes:
             return bytes(response.read())
     except urllib.error.HTTPError as exc:
         raise SiteUnavailableError(f"{url}: download failed (HTTP {exc.code})") from exc
-    except (urllib.error.URLError, OSError) as exc:
+    except http.client.IncompleteRead as exc:
+        raise DataError(_cut_off(url, exc)) from None
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         if isinstance(getattr(exc, "reason", None), FileNotFoundError):
             raise SiteUnavailableError(f"{url}: not found") from exc
-        raise SiteUnavailableError(f"{url}: download failed ({exc})") from exc
+        reason = str(exc) or type(exc).__name__
+        raise SiteUnavailableError(f"{url}: download failed ({reason})") from exc
+
+
+def _cut_off(url: str, exc: http.client.IncompleteRead) -> str:
+    """A download that stopped mid-body: the file exists but did not arrive whole."""
+    got = len(exc.partial)
+    total = f" of {got + exc.expected}" if exc.expected is not None else ""
+    return f"{url}: download cut off after {got}{total} bytes; nothing was cached, try again"
 
 
 def _verify(data: bytes, name: str, expected: str) -> None:
