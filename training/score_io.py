@@ -10,6 +10,9 @@ and rejected rows join back to the input. Problems with the file itself
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -71,7 +74,14 @@ def check_header(path: Path, columns: Sequence[str], keep: Sequence[str]) -> Non
 
 
 class Outputs:
-    """The scored-rows and rejected-rows files, written batch by batch."""
+    """The scored-rows and rejected-rows files, written batch by batch.
+
+    Batches go to hidden temporary files beside the outputs
+    (``.NAME.XXXX.part``); leaving the block normally renames them over the
+    outputs, leaving it with an exception (a failed batch, Ctrl-C) deletes
+    them. A failed run never leaves a partial output and never touches an
+    earlier one.
+    """
 
     def __init__(self, scored: Path, rejected: Path, keep_schema: pa.Schema) -> None:
         self.paths = (scored, rejected)
@@ -81,15 +91,18 @@ class Outputs:
         )
         self.schemas = tuple(pa.schema([*s, *keep_schema]) for s in fixed)
         self.writers: list[pq.ParquetWriter | pa_csv.CSVWriter] = []
+        self.parts: list[Path] = []
         self.counts = [0, 0]
 
     def __enter__(self) -> Outputs:
-        for path, schema in zip(self.paths, self.schemas, strict=True):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if _format(path) == "csv":
-                self.writers.append(pa_csv.CSVWriter(path, schema))
-            else:
-                self.writers.append(pq.ParquetWriter(path, schema))
+        kinds = [_format(path) for path in self.paths]  # both names checked before any file
+        try:
+            for path, kind, schema in zip(self.paths, kinds, self.schemas, strict=True):
+                self.parts.append(_part_file(path))
+                self.writers.append(_writer(self.parts[-1], kind, schema))
+        except BaseException:
+            self._discard()
+            raise
         return self
 
     def write(self, scored: pd.DataFrame, rejected: pd.DataFrame) -> None:
@@ -102,8 +115,32 @@ class Outputs:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if kind is not None:
+            self._discard()
+            return
         for writer in self.writers:
             writer.close()
+        for part, path in zip(self.parts, self.paths, strict=True):
+            os.replace(part, path)
+
+    def _discard(self) -> None:
+        for writer in self.writers:
+            with contextlib.suppress(Exception):
+                writer.close()
+        for part in self.parts:
+            part.unlink(missing_ok=True)
+
+
+def _part_file(path: Path) -> Path:
+    """A new hidden file beside ``path`` (same folder: the rename stays atomic)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(handle)
+    return Path(name)
+
+
+def _writer(path: Path, kind: str, schema: pa.Schema) -> pq.ParquetWriter | pa_csv.CSVWriter:
+    return pa_csv.CSVWriter(path, schema) if kind == "csv" else pq.ParquetWriter(path, schema)
 
 
 def keep_schema(frame: pd.DataFrame, keep: Sequence[str]) -> pa.Schema:

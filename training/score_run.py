@@ -68,9 +68,9 @@ def run(settings: ScoreSettings) -> ScoreOutcome:
     with Outputs(settings.output, settings.rejected, keep_schema(frame, settings.keep)) as out:
         for result in batches:
             out.write(*split(result, settings.keep))
-    scored, rejected = out.counts
-    if scored + rejected != len(frame):  # never silently drop a row
-        raise RuntimeError(f"{len(frame)} rows in, {scored} scored + {rejected} rejected out")
+        scored, rejected = out.counts
+        if scored + rejected != len(frame):  # never silently drop a row (nor write the files)
+            raise RuntimeError(f"{len(frame)} rows in, {scored} scored + {rejected} rejected out")
     return ScoreOutcome(len(frame), scored, rejected, time.perf_counter() - started, manifest)
 
 

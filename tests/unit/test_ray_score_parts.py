@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from predictor import inference
 from training.cli import main
 from training.score import BatchScorer, split
-from training.score_io import ScoreInputError, read_input
+from training.score_io import Outputs, ScoreInputError, read_input
 from transformer.synthetic import generate, to_records
 
 pytestmark = pytest.mark.unit
@@ -121,3 +122,44 @@ def test_keep_columns_travel_to_both_outputs(tmp_path: Path) -> None:
     assert list(frame.columns[:1]) == ["row"] and list(frame["patient"]) == ["a", "b", "c"]
     with pytest.raises(ScoreInputError, match="--keep column 'mrn' is not in the file"):
         read_input(path, keep=["mrn"])
+
+
+def _batch(rows: range) -> tuple[pd.DataFrame, pd.DataFrame]:
+    scored = pd.DataFrame({"row": list(rows), "risk": np.float32(0.5), "label": np.int32(1)})
+    return scored, pd.DataFrame({"row": pd.Series([], dtype="int64"), "reason": []})
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_outputs_appear_only_when_the_run_succeeds(tmp_path: Path, suffix: str) -> None:
+    scored, rejected = tmp_path / f"s{suffix}", tmp_path / f"r{suffix}"
+    with Outputs(scored, rejected, pa.schema([])) as out:
+        out.write(*_batch(range(5)))
+        assert not scored.exists() and not rejected.exists()  # still in .part files
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([scored.name, rejected.name])
+    read = pd.read_csv if suffix == ".csv" else pd.read_parquet
+    assert list(read(scored)["row"]) == list(range(5)) and len(read(rejected)) == 0
+
+
+def test_a_failed_run_leaves_no_partial_file_and_keeps_the_old_outputs(tmp_path: Path) -> None:
+    scored, rejected = tmp_path / "s.csv", tmp_path / "s.rejected.csv"
+    scored.write_text("row,risk,label\n0,0.1,0\n")  # an earlier run's result
+    with pytest.raises(KeyboardInterrupt), Outputs(scored, rejected, pa.schema([])) as out:
+        out.write(*_batch(range(100)))
+        raise KeyboardInterrupt  # Ctrl-C half-way
+    assert scored.read_text() == "row,risk,label\n0,0.1,0\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["s.csv"]  # no rejected file, no .part
+
+
+def test_a_bad_rejected_name_fails_before_any_output_is_touched(
+    tmp_path: Path, synthetic_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "in.csv"
+    _records(10).to_csv(path, index=False)
+    old = tmp_path / "scores.csv"
+    old.write_text("earlier results\n")
+    code = main(["score", "--input", str(path), "--output", str(old), "--rejected",
+                 str(tmp_path / "r.txt"), "--model-dir", str(synthetic_model_dir),
+                 "--backend", "pandas"])  # fmt: skip
+    assert code == 2 and "unknown format .txt" in capsys.readouterr().err
+    assert old.read_text() == "earlier results\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "scores.csv"]
