@@ -5,14 +5,17 @@
     promote                                               all traffic to the canary
     rollback                                              all traffic back to stable
 
-Each step patches the InferenceService, waits for the Ready conditions (with
-``--timeout``) and prints the revisions and the traffic split. Unsafe steps
-are refused with the reason. Exit codes, for automation:
+Each step patches the InferenceService, waits (``--timeout``) until the
+predictor's status shows the change (Knative: a ready latest revision and
+the requested traffic split; Standard: the named canary ready with its
+weight) and prints the revisions and the split. In Knative mode
+``--percent 100`` rolls the model out fully (nothing left to promote).
+Unsafe steps are refused with the reason. Exit codes, for automation:
 
     0  done (or status printed)
     2  usage error (bad flags)
     3  refused: unsafe transition (message says why)
-    4  timed out waiting for the InferenceService to become Ready
+    4  timed out waiting for the change to roll out
     5  the rollout failed (the canary cannot become ready)
     6  the InferenceService or the cluster cannot be reached
 """
@@ -25,9 +28,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from delivery.isvc import CanaryState, interpret
+from delivery.isvc import CanaryState, Phase, deployment_mode, stable_revision
 from delivery.kube import IsvcClient, KubeError, RolloutFailedError, WaitTimeoutError
-from delivery.patches import UnsafeTransitionError, plan_promote, plan_rollback, plan_start
+from delivery.patches import (
+    Patch,
+    UnsafeTransitionError,
+    plan_promote,
+    plan_rollback,
+    plan_start,
+    stable_uri_of,
+)
+from delivery.rollout import target_for
+from delivery.state import interpret
 
 EXIT_OK, EXIT_USAGE, EXIT_REFUSED, EXIT_TIMEOUT, EXIT_FAILED, EXIT_UNREACHABLE = 0, 2, 3, 4, 5, 6
 
@@ -91,20 +103,29 @@ def run(args: argparse.Namespace, settings: Settings, client: IsvcClient) -> int
     if args.command == "status":
         print(format_state(settings.name, interpret(isvc)))
         return EXIT_OK
-    patches = _plan(args, isvc)
-    for patch in patches:
+    for patch in _plan(args, isvc, client):
+        target = target_for(isvc, patch)
         client.patch(patch)
-        isvc = client.wait_ready(settings.timeout, args.command)
+        isvc = client.wait_ready(settings.timeout, args.command, target)
     print(format_state(settings.name, interpret(isvc)))
     return EXIT_OK
 
 
-def _plan(args: argparse.Namespace, isvc: dict[str, Any]) -> list[dict[str, Any]]:
+def _plan(args: argparse.Namespace, isvc: dict[str, Any], client: IsvcClient) -> list[Patch]:
     if args.command == "start":
         return plan_start(
             isvc, args.model_uri, args.percent, bypass_transformer=args.bypass_transformer
         )
-    return plan_promote(isvc) if args.command == "promote" else plan_rollback(isvc)
+    if args.command == "promote":
+        return plan_promote(isvc)
+    return plan_rollback(isvc, _stable_uri(isvc, client))
+
+
+def _stable_uri(isvc: dict[str, Any], client: IsvcClient) -> str | None:
+    """Knative, canary running: the model of the revision serving the stable share."""
+    running = interpret(isvc).phase is not Phase.STABLE
+    revision = stable_revision(isvc) if running and deployment_mode(isvc) == "Knative" else None
+    return stable_uri_of(client.revision(revision)) if revision else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,10 +1,16 @@
-"""Reading an InferenceService: deployment mode, canary state, revisions.
+"""Reading an InferenceService: deployment mode, conditions, revisions, traffic.
 
 Pure functions over the object as the API returns it (a dict), so the CLI
-and its tests share them. Shapes follow KServe's e2e tests: Knative mode
-reports ``status.components.predictor.traffic`` and the revision fields;
+and its tests share them. Shapes follow KServe's status types and e2e tests:
+Knative mode reports ``status.components.predictor`` (revision names and the
+``traffic`` split that KServe copies from the predictor's Knative Service);
 Standard mode (``spec.canary[]``) reports ``status.canaryStatuses`` and the
 ``CanaryPredictorReady`` condition.
+
+``status.observedGeneration`` is never used: KServe copies it from whichever
+child object it reconciled last (the transformer's Knative Service here), so
+it does not track the InferenceService's ``metadata.generation``
+(kserve/kserve#6081).
 """
 
 from __future__ import annotations
@@ -16,6 +22,12 @@ from typing import Any
 KNATIVE_MODES = {"Knative", "Serverless"}
 STANDARD_MODES = {"Standard", "RawDeployment"}
 MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
+REVISION_FIELDS = (
+    "latestCreatedRevision",
+    "latestReadyRevision",
+    "latestRolledoutRevision",
+    "previousRolledoutRevision",
+)
 
 
 class Phase(StrEnum):
@@ -46,7 +58,7 @@ class CanaryState:
 
 def deployment_mode(isvc: dict[str, Any]) -> str:
     """ "Knative" or "Standard" (annotation first, then what status reports)."""
-    mode = isvc.get("metadata", {}).get("annotations", {}).get(MODE_ANNOTATION)
+    mode = (isvc.get("metadata", {}).get("annotations") or {}).get(MODE_ANNOTATION)
     mode = mode or isvc.get("status", {}).get("deploymentMode") or "Knative"
     return "Standard" if mode in STANDARD_MODES else "Knative"
 
@@ -63,19 +75,35 @@ def is_true(isvc: dict[str, Any], kind: str) -> bool:
     return bool(cond and cond.get("status") == "True")
 
 
-def is_current(isvc: dict[str, Any]) -> bool:
-    """The controller has seen the latest spec (observedGeneration)."""
-    observed = isvc.get("status", {}).get("observedGeneration")
-    return observed is not None and observed >= isvc.get("metadata", {}).get("generation", 0)
+def predictor_status(isvc: dict[str, Any]) -> dict[str, Any]:
+    """``status.components.predictor`` (Knative mode), or {}."""
+    return dict(isvc.get("status", {}).get("components", {}).get("predictor") or {})
 
 
-def interpret(isvc: dict[str, Any]) -> CanaryState:
-    if deployment_mode(isvc) == "Standard":
-        return _standard(isvc)
-    return _knative(isvc)
+def latest_traffic(predictor: dict[str, Any]) -> list[dict[str, Any]]:
+    """The traffic entries that follow the latest ready revision (the canary's)."""
+    return [t for t in predictor.get("traffic") or [] if t.get("latestRevision")]
 
 
-def _failure_reason(isvc: dict[str, Any], *kinds: str) -> str:
+def expected_latest_percent(predictor: dict[str, Any], percent: int | None) -> int:
+    """The share KServe gives the latest revision for ``canaryTrafficPercent``:
+    all of it without a percent, or before any revision was rolled out."""
+    if percent is None or percent >= 100 or not predictor.get("latestRolledoutRevision"):
+        return 100
+    return percent
+
+
+def stable_revision(isvc: dict[str, Any]) -> str | None:
+    """Knative: the revision serving the stable share (KServe's ``prev`` target,
+    else the last revision rolled out to 100 %)."""
+    predictor = predictor_status(isvc)
+    previous = [t for t in predictor.get("traffic") or [] if not t.get("latestRevision")]
+    if previous and previous[0].get("revisionName"):
+        return str(previous[0]["revisionName"])
+    return predictor.get("latestRolledoutRevision")
+
+
+def failure_reason(isvc: dict[str, Any], *kinds: str) -> str:
     for kind in kinds:
         cond = condition(isvc, kind)
         if cond and cond.get("status") == "False":
@@ -84,78 +112,10 @@ def _failure_reason(isvc: dict[str, Any], *kinds: str) -> str:
     return f"{info.get('reason', '')}: {info.get('message', '')}" if info else ""
 
 
-def _knative(isvc: dict[str, Any]) -> CanaryState:
-    predictor = isvc.get("status", {}).get("components", {}).get("predictor", {}) or {}
-    splits = [
-        Split(
-            t.get("revisionName", ""),
-            int(t.get("percent", 0)),
-            t.get("tag", ""),
-            bool(t.get("latestRevision")),
-        )
-        for t in predictor.get("traffic", []) or []
-    ]
-    revisions = {
-        k: predictor[k]
-        for k in (
-            "latestCreatedRevision",
-            "latestReadyRevision",
-            "latestRolledoutRevision",
-            "previousRolledoutRevision",
-        )
-        if predictor.get(k)
-    }
-    percent = isvc.get("spec", {}).get("predictor", {}).get("canaryTrafficPercent")
-    return CanaryState(
-        "Knative",
-        _knative_phase(isvc, revisions, percent),
-        is_true(isvc, "Ready"),
-        percent,
-        splits,
-        revisions,
-        _failure_reason(isvc, "PredictorReady", "PredictorConfigurationReady", "Ready"),
-    )
-
-
-def _knative_phase(isvc: dict[str, Any], revisions: dict[str, str], percent: int | None) -> Phase:
-    created, ready = revisions.get("latestCreatedRevision"), revisions.get("latestReadyRevision")
-    failed = condition(isvc, "PredictorReady") or {}
-    if created and created != ready and failed.get("status") == "False":
-        return Phase.FAILED
-    target = isvc.get("status", {}).get("modelStatus", {}).get("states", {})
-    if target.get("targetModelState") == "FailedToLoad":
-        return Phase.FAILED
-    if percent is None or percent == 100:
-        return Phase.STABLE if created == ready else Phase.PENDING
-    return Phase.ROLLING if created == ready and is_current(isvc) else Phase.PENDING
-
-
-def _standard(isvc: dict[str, Any]) -> CanaryState:
+def canary_spec(isvc: dict[str, Any]) -> dict[str, Any] | None:
+    """Standard mode: the running ``spec.canary[0]``, if any."""
     canaries = isvc.get("spec", {}).get("canary") or []
-    statuses = isvc.get("status", {}).get("canaryStatuses") or []
-    total = sum(int(c.get("trafficPercent", 0)) for c in canaries)
-    splits = [Split(s.get("name", ""), int(s.get("trafficPercent", 0)), "canary") for s in statuses]
-    splits.insert(0, Split("stable", 100 - total, "stable"))
-    reason = _failure_reason(isvc, "CanaryPredictorReady", "PredictorReady")
-    phase = _standard_phase(isvc, canaries, statuses)
-    percent = total if canaries else None
-    return CanaryState("Standard", phase, is_true(isvc, "Ready"), percent, splits, {}, reason)
-
-
-def _standard_phase(isvc: dict[str, Any], canaries: list[Any], statuses: list[Any]) -> Phase:
-    if not canaries:
-        return Phase.STABLE
-    cond = condition(isvc, "CanaryPredictorReady") or {}
-    if cond.get("status") == "False" and cond.get("reason") not in (None, "", "Progressing"):
-        return Phase.FAILED
-    ready = bool(statuses) and all(s.get("ready") for s in statuses)
-    return Phase.ROLLING if ready and cond.get("status") == "True" else Phase.PENDING
-
-
-def canary_name(isvc: dict[str, Any]) -> str | None:
-    """Standard mode: the name of the canary predictor, if any."""
-    canaries = isvc.get("spec", {}).get("canary") or []
-    return canaries[0].get("predictor", {}).get("name") if canaries else None
+    return dict(canaries[0]) if canaries else None
 
 
 def storage_uri(predictor: dict[str, Any]) -> str | None:

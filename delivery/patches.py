@@ -3,18 +3,26 @@
 Each ``plan_*`` function reads the current InferenceService and returns the
 merge patches to apply in order (a rollback in Knative mode takes two), or
 raises :class:`UnsafeTransitionError` saying why it will not.
+
+The patches touch ``spec.predictor`` (or ``spec.canary``) only. Nothing is
+written to ``metadata``: KServe copies the InferenceService's annotations into
+every component's revision template, so an annotation change would roll the
+transformer too. A Knative rollback finds the stable model where KServe
+already records it, on the stable revision (:func:`stable_uri_of`).
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
-from delivery.isvc import Phase, canary_name, interpret, storage_uri
+from delivery.isvc import Phase, canary_spec, storage_uri
+from delivery.state import interpret
 
 Patch = dict[str, Any]
-#: Where the CLI remembers the stable model while a canary runs.
-STABLE_URI_ANNOTATION = "heart-kserve.io/stable-storage-uri"
+#: KServe's annotation on every predictor revision: the model it downloads.
+SOURCE_URI_ANNOTATION = "internal.serving.kserve.io/storage-initializer-sourceuri"
 
 
 class UnsafeTransitionError(Exception):
@@ -30,59 +38,79 @@ def check_percent(percent: int) -> None:
 
 
 def plan_start(
-    isvc: dict[str, Any],
-    model_uri: str,
-    percent: int,
-    *,
-    bypass_transformer: bool = False,
-    name: str = "canary",
+    isvc: dict[str, Any], model_uri: str, percent: int, *, bypass_transformer: bool = False
 ) -> list[Patch]:
     """Start a canary with ``model_uri`` at ``percent``, or re-weight the
-    running canary when it already serves ``model_uri``."""
+    running canary when it already serves ``model_uri``. Knative: 100 % is a
+    full rollout (no canary remains to promote or roll back)."""
     check_percent(percent)
     state = interpret(isvc)
-    stable = _stable_uri(isvc)
-    running = _canary_uri(isvc)
-    if state.phase is not Phase.STABLE and running != model_uri:
-        raise UnsafeTransitionError(
-            f"a canary is already running ({running}, phase {state.phase.value}): "
-            "promote or roll it back before starting another"
-        )
-    if state.phase is Phase.STABLE and model_uri == stable:
+    if state.phase is not Phase.STABLE:
+        return _reweight(isvc, state.mode, model_uri, percent, bypass_transformer)
+    current = storage_uri(isvc.get("spec", {}).get("predictor", {}))
+    if model_uri == current:
         raise UnsafeTransitionError(f"{model_uri} is already the stable model: nothing to roll out")
-    if state.phase is Phase.STABLE and not state.ready:
+    if not state.ready:
         raise UnsafeTransitionError(
             "the InferenceService is not Ready: fix the stable version before adding a canary "
             f"({state.reason or 'see kubectl describe isvc'})"
         )
     if state.mode == "Standard":
-        return [_standard_start(isvc, model_uri, percent, bypass_transformer, name)]
-    return [_knative_start(stable, model_uri, percent)]
+        return [_standard_start(isvc, model_uri, percent, bypass_transformer)]
+    share = None if percent == 100 else percent
+    predictor = {"canaryTrafficPercent": share, "model": {"storageUri": model_uri}}
+    return [{"spec": {"predictor": predictor}}]
 
 
-def _knative_start(stable: str | None, model_uri: str, percent: int) -> Patch:
-    return {
-        "metadata": {"annotations": {STABLE_URI_ANNOTATION: stable}},
-        "spec": {
-            "predictor": {"canaryTrafficPercent": percent, "model": {"storageUri": model_uri}}
-        },
-    }
+def _reweight(
+    isvc: dict[str, Any], mode: str, model_uri: str, percent: int, bypass: bool
+) -> list[Patch]:
+    running = _canary_uri(isvc, mode)
+    phase = interpret(isvc).phase
+    if running != model_uri:
+        raise UnsafeTransitionError(
+            f"a canary is already running ({running}, phase {phase.value}): "
+            "promote or roll it back before starting another"
+        )
+    if mode == "Knative":
+        if percent == 100:
+            return plan_promote(isvc)
+        return [{"spec": {"predictor": {"canaryTrafficPercent": percent}}}]
+    _refuse_transformer_bypass(isvc, bypass)
+    canary = copy.deepcopy(canary_spec(isvc) or {})
+    return [{"spec": {"canary": [{**canary, "trafficPercent": percent}]}}]
 
 
-def _standard_start(
-    isvc: dict[str, Any], model_uri: str, percent: int, bypass_transformer: bool, name: str
-) -> Patch:
-    if isvc.get("spec", {}).get("transformer") and not bypass_transformer:
+def _refuse_transformer_bypass(isvc: dict[str, Any], bypass: bool) -> None:
+    if isvc.get("spec", {}).get("transformer") and not bypass:
         raise UnsafeTransitionError(
             "Standard mode sends spec.canary[] traffic from the gateway straight to the canary "
             "predictor, skipping the transformer (no validation, raw tensors expected). Use "
             "Knative mode, or pass --bypass-transformer if clients call the predictor directly"
         )
+
+
+def _standard_start(isvc: dict[str, Any], model_uri: str, percent: int, bypass: bool) -> Patch:
+    _refuse_transformer_bypass(isvc, bypass)
     predictor = copy.deepcopy(isvc["spec"]["predictor"])
-    predictor["name"] = canary_name(isvc) or name
+    predictor["name"] = canary_name(isvc, model_uri)
     predictor.setdefault("model", {})["storageUri"] = model_uri
     predictor.pop("canaryTrafficPercent", None)
     return {"spec": {"canary": [{"trafficPercent": percent, "predictor": predictor}]}}
+
+
+def canary_name(isvc: dict[str, Any], model_uri: str) -> str:
+    """A name for the canary predictor (its Deployment is <isvc>-<name>-predictor):
+    the model's last path segment as a DNS label, never the current
+    predictor's name (after a promote the predictor carries the old canary's)."""
+    limit = 63 - len(isvc["metadata"]["name"]) - len("--predictor")
+    segment = model_uri.rstrip("/").rsplit("/", 1)[-1].lower()
+    base = re.sub(r"[^a-z0-9-]+", "-", segment).strip("-")[: max(limit - 3, 1)] or "canary"
+    current = isvc["spec"]["predictor"].get("name")
+    name, suffix = base, 2
+    while name == current:
+        name, suffix = f"{base}-{suffix}", suffix + 1
+    return name
 
 
 def plan_promote(isvc: dict[str, Any]) -> list[Patch]:
@@ -96,46 +124,42 @@ def plan_promote(isvc: dict[str, Any]) -> list[Patch]:
             f"{': ' + state.reason if state.reason else ''}): promoting it would send all "
             "traffic to a model that cannot serve; wait or roll back"
         )
-    clear = {"metadata": {"annotations": {STABLE_URI_ANNOTATION: None}}}
     if state.mode == "Standard":
-        promoted = copy.deepcopy(isvc["spec"]["canary"][0]["predictor"])
-        return [{**clear, "spec": {"predictor": promoted, "canary": []}}]
-    return [{**clear, "spec": {"predictor": {"canaryTrafficPercent": None}}}]
+        promoted = copy.deepcopy((canary_spec(isvc) or {})["predictor"])
+        return [{"spec": {"predictor": promoted, "canary": []}}]
+    return [{"spec": {"predictor": {"canaryTrafficPercent": None}}}]
 
 
-def plan_rollback(isvc: dict[str, Any]) -> list[Patch]:
+def plan_rollback(isvc: dict[str, Any], stable_uri: str | None = None) -> list[Patch]:
     """Take all traffic off the canary and restore the stable model.
 
-    Knative: first 0 % to the canary with the stable URI restored (a new
-    revision of the old model, still without traffic), then drop the canary
-    field so that revision takes over once ready. The bad model never gets
-    traffic again.
+    Knative: first 0 % to the canary with ``stable_uri`` (read from the stable
+    revision by the caller) restored, a new revision of the old model still
+    without traffic; then drop the canary field so that revision takes over
+    once ready. The bad model never gets traffic again.
     """
     state = interpret(isvc)
     if state.phase is Phase.STABLE:
         raise UnsafeTransitionError("no canary is running: nothing to roll back")
-    clear = {"metadata": {"annotations": {STABLE_URI_ANNOTATION: None}}}
     if state.mode == "Standard":
-        return [{**clear, "spec": {"canary": []}}]
-    stable = _stable_uri(isvc)
-    if not stable:
+        return [{"spec": {"canary": []}}]
+    if not stable_uri:
         raise UnsafeTransitionError(
-            f"the stable model URI is unknown (annotation {STABLE_URI_ANNOTATION} missing): set "
-            "spec.predictor.canaryTrafficPercent to 0 and restore storageUri by hand"
+            "the stable model URI is unknown (the stable revision does not carry "
+            f"{SOURCE_URI_ANNOTATION}): set spec.predictor.canaryTrafficPercent to 0 and "
+            "restore storageUri by hand"
         )
-    zero = {"spec": {"predictor": {"canaryTrafficPercent": 0, "model": {"storageUri": stable}}}}
-    return [zero, {**clear, "spec": {"predictor": {"canaryTrafficPercent": None}}}]
+    zero = {"spec": {"predictor": {"canaryTrafficPercent": 0, "model": {"storageUri": stable_uri}}}}
+    return [zero, {"spec": {"predictor": {"canaryTrafficPercent": None}}}]
 
 
-def _stable_uri(isvc: dict[str, Any]) -> str | None:
-    annotations = isvc.get("metadata", {}).get("annotations", {}) or {}
-    if STABLE_URI_ANNOTATION in annotations:
-        return str(annotations[STABLE_URI_ANNOTATION])
-    return storage_uri(isvc.get("spec", {}).get("predictor", {}))
+def stable_uri_of(revision: dict[str, Any]) -> str | None:
+    """The model a Knative Revision of the predictor serves."""
+    annotations = revision.get("metadata", {}).get("annotations") or {}
+    return annotations.get(SOURCE_URI_ANNOTATION)
 
 
-def _canary_uri(isvc: dict[str, Any]) -> str | None:
-    canaries = isvc.get("spec", {}).get("canary") or []
-    if canaries:
-        return storage_uri(canaries[0].get("predictor", {}))
+def _canary_uri(isvc: dict[str, Any], mode: str) -> str | None:
+    if mode == "Standard":
+        return storage_uri((canary_spec(isvc) or {}).get("predictor", {}))
     return storage_uri(isvc.get("spec", {}).get("predictor", {}))
