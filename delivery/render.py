@@ -81,3 +81,14 @@ def referenced_components(kustomization: Kustomization) -> list[Path]:
             doc = yaml.safe_load(file.read_text()) or {}
             return [(kustomization.path / c).resolve() for c in doc.get("components", [])]
     return []
+
+
+def referenced_overlays(kustomization: Kustomization) -> list[Path]:
+    """The kustomization directories an overlay lists as resources."""
+    for name in KUSTOMIZATION_FILES:
+        file = kustomization.path / name
+        if file.exists():
+            doc = yaml.safe_load(file.read_text()) or {}
+            paths = [(kustomization.path / r).resolve() for r in doc.get("resources", [])]
+            return [p for p in paths if any((p / n).exists() for n in KUSTOMIZATION_FILES)]
+    return []

@@ -88,19 +88,107 @@ def test_kserve_containers_are_locked_down(rendered: dict[str, Any]) -> None:
             assert "readinessProbe" in container and "livenessProbe" in container, label
 
 
-def test_transformer_names_the_predictor_model_and_protocol(rendered: dict[str, Any]) -> None:
+#: Knative's default revision progress deadline (config-deployment
+#: progress-deadline; a Standard-mode Deployment's progressDeadlineSeconds
+#: default is the same). It also covers the image pull and storage initializer.
+PROGRESS_DEADLINE_S = 600
+
+
+def _probe_budget(probe: dict[str, Any]) -> int:
+    """Longest time a probe keeps failing before the kubelet gives up."""
+    attempts = probe.get("failureThreshold", 3)
+    each = probe.get("periodSeconds", 10) + max(probe.get("timeoutSeconds", 1) - 1, 0)
+    return int(probe.get("initialDelaySeconds", 0) + attempts * each)
+
+
+def test_predictor_survives_model_load_and_compile(rendered: dict[str, Any]) -> None:
+    """The predictor's probes watch the gRPC port, which opens only after the
+    model is loaded, verified and compiled: a startup probe must hold the
+    liveness probe back for minutes, within the progress deadline."""
     for name, objects in rendered.items():
-        for isvc in (o for o in objects if o["kind"] == "InferenceService"):
-            args = isvc["spec"]["transformer"]["containers"][0]["args"]
-            assert f"--model_name={isvc['metadata']['name']}" in args, name
-            assert any(a.startswith("--predictor_protocol=") for a in args), name
+        for where, container in _containers(objects):
+            if where != "ServingRuntime":
+                continue
+            startup = container.get("startupProbe")
+            assert startup, f"{name}: {where} has no startupProbe"
+            assert startup["tcpSocket"] == container["livenessProbe"]["tcpSocket"], name
+            assert 120 <= _probe_budget(startup) <= PROGRESS_DEADLINE_S - 120, name
 
 
-def test_kind_overlay_canary_goes_through_the_transformer(rendered: dict[str, Any]) -> None:
-    isvc = next(o for o in rendered["overlays_kind-canary"] if o["kind"] == "InferenceService")
+#: Overlays without a transformer on purpose (clients send the [N,13] tensor).
+PREDICTOR_ONLY = {"overlays_cloud-predictor-canary"}
+
+
+def _isvcs(rendered: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (name, obj)
+        for name, objects in rendered.items()
+        for obj in objects
+        if obj["kind"] == "InferenceService"
+    ]
+
+
+def test_transformer_names_the_predictor_model_and_protocol(rendered: dict[str, Any]) -> None:
+    for name, isvc in _isvcs(rendered):
+        if name in PREDICTOR_ONLY:
+            assert "transformer" not in isvc["spec"], name
+            continue
+        args = isvc["spec"]["transformer"]["containers"][0]["args"]
+        assert f"--model_name={isvc['metadata']['name']}" in args, name
+        assert any(a.startswith("--predictor_protocol=") for a in args), name
+
+
+def test_canary_traffic_never_bypasses_the_transformer(rendered: dict[str, Any]) -> None:
+    """KServe adds a spec.canary[] predictor beside the transformer in the
+    top-level route: a Standard canary is only allowed without a transformer."""
+    for name, isvc in _isvcs(rendered):
+        if isvc["spec"].get("canary"):
+            assert "transformer" not in isvc["spec"], name
+
+
+@pytest.mark.parametrize("name", ["overlays_kind-canary", "overlays_cloud-canary"])
+def test_canary_overlays_with_transformer_are_knative(rendered: dict[str, Any], name: str) -> None:
+    isvc = next(o for o in rendered[name] if o["kind"] == "InferenceService")
     assert isvc["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Knative"
     assert isvc["spec"]["predictor"]["canaryTrafficPercent"] == 10
-    assert "canary" not in isvc["spec"]
+    assert "canary" not in isvc["spec"] and "transformer" in isvc["spec"]
+
+
+def test_knative_services_scale_with_knative(rendered: dict[str, Any]) -> None:
+    """Knative mode scales with Knative's autoscaler (KPA: concurrency or rps);
+    KServe's HPA class needs Knative's HPA extension, which no install here adds."""
+    for name, isvc in _isvcs(rendered):
+        annotations = isvc["metadata"].get("annotations", {})
+        if annotations.get("serving.kserve.io/deploymentMode") != "Knative":
+            continue
+        assert annotations.get("serving.kserve.io/autoscalerClass") in (None, "none"), name
+        for part in ("predictor", "transformer"):
+            metric = isvc["spec"].get(part, {}).get("scaleMetric")
+            assert metric in (None, "concurrency", "rps"), f"{name}: {part} {metric}"
+
+
+def _buckets(objects: list[dict[str, Any]]) -> set[str]:
+    uris = []
+    for isvc in (o for o in objects if o["kind"] == "InferenceService"):
+        uris.append(isvc["spec"]["predictor"]["model"]["storageUri"])
+        uris += [c["predictor"]["model"]["storageUri"] for c in isvc["spec"].get("canary", [])]
+    return {uri.split("/")[2] for uri in uris}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS, ids=_id)
+def test_models_stay_in_the_bucket_of_the_overlay_they_extend(
+    overlay: render.Kustomization, rendered: dict[str, Any]
+) -> None:
+    """A variant of an overlay (canary, stock runtime) keeps its models in the
+    parent overlay's bucket, where that overlay's S3 Secret points (the base
+    is a template: each environment sets its own bucket)."""
+    name = str(overlay.path.relative_to(REPO / "manifests")).replace("/", "_")
+    for parent in render.referenced_overlays(overlay):
+        if parent == (REPO / "manifests/base").resolve():
+            continue
+        parent_name = str(parent.relative_to(REPO / "manifests")).replace("/", "_")
+        if _buckets(rendered[parent_name]):
+            assert _buckets(rendered[name]) == _buckets(rendered[parent_name]), name
 
 
 def test_checkov_finds_no_failed_checks(checkov_dir: Path) -> None:
