@@ -6,7 +6,6 @@ rebuilds the copied tree in a temporary folder and imports the entry point
 there, with the editable install of the checkout hidden.
 """
 
-import re
 import shutil
 import subprocess
 import sys
@@ -20,8 +19,10 @@ REPO = Path(__file__).resolve().parents[2]
 # What must import inside each image: the server entry point and the modules
 # it loads lazily (model loading, the fast path).
 ENTRY_MODULES = {
-    "predictor": ["predictor.__main__", "predictor.model", "predictor.fastpath"],
-    "transformer": ["transformer.__main__", "transformer.model", "transformer.example"],
+    "predictor/Dockerfile": ["predictor.__main__", "predictor.model", "predictor.fastpath"],
+    "transformer/Dockerfile": ["transformer.__main__", "transformer.model", "transformer.example"],
+    # The Ray image (KubeRay RayJob): the driver and the trial code.
+    "manifests/ray/Dockerfile": ["training.cli", "training.tune_cli", "training.tune_trial"],
 }
 ISOLATED_IMPORT = """
 import sys
@@ -36,24 +37,26 @@ def copied_sources(dockerfile: Path) -> list[str]:
     """Project paths the build stage COPYs (not the dependency manifests)."""
     sources = []
     for line in dockerfile.read_text().splitlines():
-        match = re.match(r"COPY\s+(?!--from)(.+)\s+\S+$", line.strip())
-        if match:
-            sources += [
-                s for s in match.group(1).split() if s not in ("pyproject.toml", "README.md")
-            ]
+        words = line.split()
+        if not words or words[0] != "COPY" or any(w.startswith("--from") for w in words):
+            continue
+        paths = [w for w in words[1:] if not w.startswith("--")][:-1]
+        sources += [p for p in paths if p not in ("pyproject.toml", "README.md")]
     return sources
 
 
-@pytest.mark.parametrize("component", sorted(ENTRY_MODULES))
-def test_image_tree_imports_its_entry_point(component, tmp_path):
-    for source in copied_sources(REPO / component / "Dockerfile"):
+@pytest.mark.parametrize("dockerfile", sorted(ENTRY_MODULES))
+def test_image_tree_imports_its_entry_point(dockerfile, tmp_path):
+    sources = copied_sources(REPO / dockerfile)
+    assert sources, f"{dockerfile}: no COPY of project code found"
+    for source in sources:
         target = tmp_path / source
         if (REPO / source).is_dir():
             shutil.copytree(REPO / source, target, dirs_exist_ok=True)
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / source, target)
-    imports = "; ".join(f"importlib.import_module({m!r})" for m in ENTRY_MODULES[component])
+    imports = "; ".join(f"importlib.import_module({m!r})" for m in ENTRY_MODULES[dockerfile])
     code = ISOLATED_IMPORT + f"\n{imports}\n"
     result = subprocess.run(
         [sys.executable, "-c", code, str(tmp_path), str(REPO)],
