@@ -5,7 +5,10 @@
 v2 REST to the transformer (patient records as named columns, one input per
 contract field) and v2 gRPC to the predictor (the FP32 [N,13] tensor). The
 hosts come from the InferenceService's status, as the ingress routes them.
-Rows are generated from the feature contract; exit 1 on any failure.
+Rows are generated from the feature contract. Each reply must carry the
+expected outputs with one value per row, every risk/probability in [0, 1]
+and every label one the service defines (:mod:`delivery.smoke_checks`);
+exit 1 on any failure.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
+from delivery.smoke_checks import PREDICTOR_OUTPUTS, TRANSFORMER_OUTPUTS, check, v2_outputs
 from transformer.contract import FEATURES
 from transformer.synthetic import generate
 
@@ -59,11 +63,12 @@ def rest_infer(ingress: str, host: str, model: str, body: dict[str, Any]) -> dic
         return dict(json.loads(response.read()))
 
 
-def grpc_infer(ingress: str, host: str, model: str, rows: int) -> list[str]:
-    """ModelInfer with the FP32 [rows,13] tensor; returns the output names."""
+def grpc_infer(ingress: str, host: str, model: str, rows: int) -> dict[str, list[Any]]:
+    """ModelInfer with the FP32 [rows,13] tensor; returns each output's values."""
     import grpc
     from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
     from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc as pb_grpc
+    from kserve.protocol.infer_type import InferResponse
 
     matrix = generate(rows, seed=1)
     tensor = pb.ModelInferRequest.InferInputTensor(
@@ -76,7 +81,8 @@ def grpc_infer(ingress: str, host: str, model: str, rows: int) -> list[str]:
     options = [("grpc.default_authority", host)]
     with grpc.insecure_channel(ingress, options=options) as channel:
         reply = pb_grpc.GRPCInferenceServiceStub(channel).ModelInfer(request, timeout=30)
-    return [output.name for output in reply.outputs]
+    decoded = InferResponse.from_grpc(reply)
+    return {o.name: o.as_numpy().reshape(-1).tolist() for o in decoded.outputs}
 
 
 def read_isvc(name: str, namespace: str) -> dict[str, Any]:
@@ -103,9 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         reply = rest_infer(
             args.ingress, hosts.transformer, args.model_name, v2_named_columns(args.rows)
         )
-        print(f"REST v2 {hosts.transformer}: outputs {[o['name'] for o in reply['outputs']]}")
-        names = grpc_infer(args.ingress, hosts.predictor, args.model_name, args.rows)
-        print(f"gRPC v2 {hosts.predictor}: outputs {names}")
+        who = f"REST v2 {hosts.transformer}"
+        print(check(v2_outputs(reply), args.rows, TRANSFORMER_OUTPUTS, who))
+        outputs = grpc_infer(args.ingress, hosts.predictor, args.model_name, args.rows)
+        print(check(outputs, args.rows, PREDICTOR_OUTPUTS, f"gRPC v2 {hosts.predictor}"))
     except Exception as exc:
         print(f"smoke failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # v2 REST (transformer) and v2 gRPC (predictor) requests through the kind
-# ingress (localhost:8080) with each component's Host header.
+# ingress (localhost:8080) with each component's Host header; every row must
+# come back with a risk in [0, 1] and a known label (delivery/smoke_checks.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"

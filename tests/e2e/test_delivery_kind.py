@@ -20,6 +20,7 @@ import pytest
 from delivery import render
 from delivery.kube import GROUP, PLURAL, VERSION
 from delivery.smoke import grpc_infer, hosts_from_status, rest_infer, v2_named_columns
+from delivery.smoke_checks import PREDICTOR_OUTPUTS, TRANSFORMER_OUTPUTS, check, v2_outputs
 
 pytestmark = pytest.mark.e2e
 INGRESS = os.environ.get("HEART_E2E_INGRESS")
@@ -75,6 +76,6 @@ def test_create_ready_predict_delete(isvc: Any) -> None:
     obj = _wait_ready(isvc)
     hosts = hosts_from_status(obj)
     reply = rest_infer(INGRESS or "", hosts.transformer, "heart", v2_named_columns(4))
-    outputs = {o["name"]: o for o in reply["outputs"]}
-    assert outputs and all(o["shape"][0] == 4 for o in outputs.values())
-    assert grpc_infer(INGRESS or "", hosts.predictor, "heart", 4)
+    check(v2_outputs(reply), 4, TRANSFORMER_OUTPUTS, "REST")
+    outputs = grpc_infer(INGRESS or "", hosts.predictor, "heart", 4)
+    check(outputs, 4, PREDICTOR_OUTPUTS, "gRPC")
