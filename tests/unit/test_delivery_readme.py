@@ -10,7 +10,7 @@ import yaml
 
 pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[2]
-WORDS = "zero one two three four five six seven eight nine ten".split()
+WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 
 
 def _cluster_section() -> str:
