@@ -67,7 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("start", help="roll out a new model version to a share of traffic")
     start.add_argument("--model-uri", required=True, help="storageUri of the new model/")
-    start.add_argument("--percent", type=int, required=True, help="0..100")
+    start.add_argument(
+        "--percent",
+        type=int,
+        required=True,
+        help="the canary's share, 0..100 (Knative: 100 rolls the model out fully)",
+    )
     start.add_argument(
         "--bypass-transformer",
         action="store_true",
