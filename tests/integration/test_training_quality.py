@@ -7,15 +7,13 @@ only redirects data cache, MLflow store and outputs into a temporary folder.
 
 from __future__ import annotations
 
-import joblib
 import mlflow
-import numpy as np
 import pytest
 
 from predictor.manifest import read
 from tests.integration.training_fixtures import clean_env, embedded_flags, run_training
+from training.behaviour import check_model_dir
 from training.data import load_site
-from transformer.contract import FEATURE_NAMES
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -56,19 +54,11 @@ def test_champion_beats_both_baselines_with_separated_intervals(real_training) -
         assert champion["cv_brier"] < cv[baseline]["cv_brier"], baseline
 
 
-def test_exported_champion_behaves_on_the_real_data(real_training, data_source, tmp_path) -> None:
+def test_exported_champion_passes_the_behavioural_checks(real_training, data_source, tmp_path):
+    """Directional, invariance and minimum functionality on the model `make train` exports."""
     folder, _ = real_training
-    model = joblib.load(folder / "model" / "model.joblib")
-    threshold = read(folder / "model").threshold
     x, y = load_site("cleveland", data_source, tmp_path)
-    risk = model.predict_proba(x)[:, 1]
-    for name, step in (("oldpeak", 1.0), ("ca", 1.0)):
-        raised = x.copy()
-        i = FEATURE_NAMES.index(name)
-        raised[:, i] = np.minimum(raised[:, i] + step, 10 if name == "oldpeak" else 3)
-        assert model.predict_proba(raised)[:, 1].mean() >= risk.mean(), name
-    accuracy = ((risk >= threshold) == y).mean()
-    assert accuracy > 0.8  # in-sample sanity of the exported Pipeline and its threshold
+    assert check_model_dir(folder / "model", x, y) == []
 
 
 def test_report_has_cv_table_and_external_validation(real_training) -> None:
