@@ -8,6 +8,8 @@ every CPU) and shut down on exit, so no Ray process outlives the command.
 
 On a cluster our packages are shipped with the job (``py_modules``) unless
 the image already has them; their dependencies must be in the image.
+:mod:`training.ray_reach` refuses a cluster on other machines when the job
+uses resources only this machine can reach (an embedded MLflow store).
 """
 
 from __future__ import annotations
@@ -69,3 +71,8 @@ def session(settings: RaySettings) -> Iterator[str]:
         yield where
     finally:
         ray.shutdown()
+
+
+def node_addresses() -> list[str]:
+    """The addresses of the connected cluster's alive nodes."""
+    return [str(node["NodeManagerAddress"]) for node in ray.nodes() if node.get("Alive")]

@@ -42,6 +42,7 @@ def _model_dir(text: str) -> str:
 def score(args: argparse.Namespace, console: Console) -> int:
     from predictor.inference import ENGINES
     from predictor.manifest import ManifestError
+    from training.ray_reach import UnreachableError
     from training.score_io import ScoreInputError
     from training.score_run import ScoreSettings, default_rejected, run
 
@@ -61,7 +62,7 @@ def score(args: argparse.Namespace, console: Console) -> int:
     )
     try:
         outcome = run(settings)
-    except (ScoreInputError, ManifestError, FileNotFoundError) as exc:
+    except (ScoreInputError, ManifestError, FileNotFoundError, UnreachableError) as exc:
         console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
     m = outcome.manifest

@@ -19,7 +19,8 @@ import sklearn
 
 from predictor import storage
 from predictor.manifest import Manifest, verify
-from training.ray_session import RaySettings, session
+from training import ray_reach
+from training.ray_session import RaySettings, node_addresses, session
 from training.score import BatchScorer, split
 from training.score_io import Outputs, ScoreInputError, keep_schema, read_input
 
@@ -60,6 +61,8 @@ def default_rejected(output: Path) -> Path:
 
 def run(settings: ScoreSettings) -> ScoreOutcome:
     started = time.perf_counter()
+    if settings.backend == "ray":
+        ray_reach.check_address(settings.ray.address, _local_only(settings.model_dir))
     manifest = verify(storage.fetch(settings.model_dir), sklearn.__version__)
     frame = read_input(settings.input, settings.keep)
     if frame.empty:
@@ -84,7 +87,8 @@ def _ray(frame: pd.DataFrame, settings: ScoreSettings) -> Iterator[pd.DataFrame]
     import ray
     import ray.data
 
-    with session(settings.ray):
+    with session(settings.ray) as where:
+        ray_reach.check_nodes(where, node_addresses(), _local_only(settings.model_dir))
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True
         step = settings.batch_size
@@ -104,3 +108,8 @@ def _ray(frame: pd.DataFrame, settings: ScoreSettings) -> Iterator[pd.DataFrame]
         )
         for batch in dataset.iter_batches(batch_format="pandas", batch_size=None):
             yield pd.DataFrame(batch)
+
+
+def _local_only(model_dir: str) -> dict[str, str]:
+    """The model directory when it is a path on this machine (not a storage URI)."""
+    return {} if "://" in model_dir else {"the model directory": model_dir}
