@@ -12,8 +12,8 @@ DATA_CACHE ?= data/cache
 
 .PHONY: tune tune-space score score-bench
 
-tune: $(VENV)/.installed-training ## Ray Tune search, best -> 'challenger' (TUNE_SAMPLES=20 TUNE_TIME=s RESUME=1 TUNE_ARGS=...)
-	$(PY) -m training tune --cache-dir $(DATA_CACHE) --storage $(TUNE_STORAGE) \
+tune: $(VENV)/.installed-training ## Ray Tune search, best -> 'challenger'; promoted -> champion + MODEL_DIR (TUNE_SAMPLES=20 TUNE_TIME=s RESUME=1 TUNE_ARGS=...)
+	$(PY) -m training tune --cache-dir $(DATA_CACHE) --storage $(TUNE_STORAGE) --champion-dir $(MODEL_DIR) \
 	  --num-samples $(TUNE_SAMPLES) --time-budget-s $(TUNE_TIME) $(if $(RESUME),--resume) $(TUNE_ARGS)
 
 tune-space: $(VENV)/.installed-training ## print the search space of make tune

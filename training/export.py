@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import joblib
 import sklearn
 from sklearn.pipeline import Pipeline
 
-from predictor.manifest import MANIFEST_FILE, MODEL_FILE, Manifest, sha256_file
+from predictor.manifest import MANIFEST_FILE, MODEL_FILE, Manifest, sha256_file, verify
 from transformer.contract import CONTRACT_HASH, FEATURE_NAMES
 
 
@@ -47,3 +48,19 @@ def _tmp_in(folder: Path) -> Path:
     handle, name = tempfile.mkstemp(dir=folder, prefix=".tmp-")
     os.close(handle)
     return Path(name)
+
+
+def copy_model_dir(source: Path, out_dir: Path) -> Manifest:
+    """Copy a verified ``model/`` (``model.joblib`` + ``model.json``) to ``out_dir``.
+
+    ``source`` is verified first (sha256, scikit-learn version); each file is
+    written under a temporary name and renamed, the manifest last, as in
+    :func:`write_model_dir`. Returns the copied manifest.
+    """
+    manifest = verify(source, sklearn.__version__)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in (MODEL_FILE, MANIFEST_FILE):
+        tmp = _tmp_in(out_dir)
+        shutil.copyfile(source / name, tmp)
+        os.replace(tmp, out_dir / name)
+    return manifest

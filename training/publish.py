@@ -25,7 +25,7 @@ from training.evaluate import CVResult
 from training.export import write_model_dir
 from training.external import Dataset, SiteScore, score_sites
 from training.pipelines import Family, build_pipeline
-from training.tracking import MODEL_NAME, flat_params
+from training.tracking import MODEL_NAME, cv_params, flat_params
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,9 @@ def publish(
 ) -> Published:
     """Fit ``result``'s configuration on all of (x, y) and publish it.
 
-    Logs into the active MLflow run (or a new one): params, the CV metrics,
+    Logs into the active MLflow run (or a new one): params, the CV protocol
+    (``cv_folds``, ``cv_repeats``, ``cv_seed``: the champion rule compares
+    only runs that share it), the CV metrics,
     external-validation metrics for ``external`` sites (``None`` = absent),
     ROC / calibration / confusion / importance plots under ``plots/``, the
     sklearn model with signature and input example (registered as a new
@@ -65,6 +67,7 @@ def publish(
     sites = score_sites(pipeline, result.threshold, external or {})
     with _active_run(result.family) as run_id:
         mlflow.log_params(flat_params(result.family, result.params))
+        mlflow.log_params(cv_params(result.cv))
         mlflow.log_metrics(result.flat("cv_"))
         for site in sites:
             mlflow.log_metrics(site.metrics())

@@ -16,7 +16,7 @@ from typing import Any
 
 import mlflow
 
-from training.evaluate import CVResult
+from training.evaluate import CVResult, CVSettings
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 DEFAULT_EXPERIMENT = "heart"
@@ -87,3 +87,12 @@ def log_evaluation(
 
 def flat_params(family: str, params: Mapping[str, Any]) -> dict[str, Any]:
     return {"family": family, **{f"{family}.{k}": v for k, v in params.items()}}
+
+
+#: The params that record how a configuration was cross-validated.
+CV_PARAMS = ("cv_folds", "cv_repeats", "cv_seed")
+
+
+def cv_params(cv: CVSettings) -> dict[str, int]:
+    """The CV protocol as params: runs are comparable only when these agree."""
+    return dict(zip(CV_PARAMS, (cv.folds, cv.repeats, cv.seed), strict=True))

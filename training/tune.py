@@ -3,8 +3,11 @@
 One MLflow parent run ``tune`` (tagged with the Ray experiment's name) holds
 a child run per trial (:mod:`training.tune_trial`) and, on itself, the best
 configuration refitted by :func:`training.publish.publish` and registered
-with alias ``challenger``; :mod:`training.tune_promote` then decides whether
-it also becomes ``champion``. Search: Optuna's TPE through Ray's
+with alias ``challenger``; :mod:`training.tune_publish` then checks its
+behaviour and applies the champion rule of :mod:`training.tune_promote`
+(exporting it to ``champion_dir`` when promoted). On a cluster,
+:mod:`training.ray_reach` first makes sure the trials can reach the MLflow
+store. Search: Optuna's TPE through Ray's
 ``OptunaSearch`` over :mod:`training.search_space`. An interrupted search
 (Ctrl-C, a lost driver) is resumed from Ray's experiment checkpoint with
 ``--resume``: finished trials are kept, the rest are run.
@@ -23,16 +26,16 @@ from ray.tune.search import ConcurrencyLimiter
 from ray.tune.search.optuna import OptunaSearch
 from rich.console import Console
 
-from training import tune_runs
+from training import ray_reach, tune_publish, tune_runs
 from training.data import DEFAULT_CACHE, load_site
-from training.evaluate import CVResult, CVSettings, evaluate
-from training.external import EXTERNAL_SITES, load_external
+from training.evaluate import CVSettings
+from training.external import EXTERNAL_SITES
 from training.pipelines import FAMILIES, Family
-from training.publish import Published, publish
-from training.ray_session import RaySettings, session
-from training.search_space import param_space, trial_params
-from training.tracking import MODEL_NAME, TrackingSettings, configure
-from training.tune_promote import CHALLENGER, Decision, PromotionRule, apply
+from training.ray_session import RaySettings, node_addresses, session
+from training.search_space import param_space
+from training.tracking import TrackingSettings, configure
+from training.tune_promote import PromotionRule
+from training.tune_publish import Release
 from training.tune_trial import METRIC, MODE, TrialSetup, run_trial
 
 
@@ -42,6 +45,8 @@ class TuneSettings:
 
     ``num_samples``/``time_budget_s`` are the budget (0 s = no time limit);
     ``max_concurrent`` caps parallel trials (None = as many as CPUs allow);
+    ``model_dir`` receives the challenger's ``model/``, ``champion_dir`` a
+    copy of it when it is promoted (the folder serving and upload read);
     ``storage`` holds Ray's experiment checkpoints (a folder or ``s3://``);
     ``name`` names the experiment (None: a new timestamped one, or with
     ``resume`` the latest under ``storage``).
@@ -50,6 +55,7 @@ class TuneSettings:
     source: str | None = None
     cache_dir: Path = DEFAULT_CACHE
     model_dir: Path = Path("artifacts/challenger")
+    champion_dir: Path = Path("artifacts/model")
     families: tuple[Family, ...] = FAMILIES
     cv: CVSettings = field(default_factory=CVSettings)
     num_samples: int = 20
@@ -69,9 +75,7 @@ class TuneSettings:
 class TuneOutcome:
     experiment_path: str
     trials: int
-    best: CVResult
-    published: Published
-    decision: Decision
+    release: Release
     seconds: float
 
 
@@ -83,19 +87,19 @@ def run(settings: TuneSettings, console: Console) -> TuneOutcome:
     started = time.perf_counter()
     x, y = load_site("cleveland", settings.source, settings.cache_dir)
     tracking = tune_runs.absolute(settings.tracking)
-    experiment_id = configure(tracking)
-    name = tune_runs.experiment_name(settings)
-    parent, budget = tune_runs.parent_run(name, settings, experiment_id)
+    ray_reach.check_address(settings.ray.address, ray_reach.local_only(tracking))
+    with session(settings.ray) as where:
+        ray_reach.check_nodes(where, node_addresses(), ray_reach.local_only(tracking))
+        experiment_id = configure(tracking)
+        name = tune_runs.experiment_name(settings)
+        parent, budget = tune_runs.parent_run(name, settings, experiment_id)
+        console.print(f"tuning on {where}: experiment [bold]{name}[/] in {settings.storage}")
+        setup = TrialSetup(tracking.tracking_uri, experiment_id, parent, settings.cv)
+        grid = _tuner(settings, name, setup, x, y).fit()
+    _check_complete(grid, budget, name)
     with mlflow.start_run(run_id=parent):
-        with session(settings.ray) as where:
-            console.print(f"tuning on {where}: experiment [bold]{name}[/] in {settings.storage}")
-            setup = TrialSetup(tracking.tracking_uri, experiment_id, parent, settings.cv)
-            grid = _tuner(settings, name, setup, x, y).fit()
-        _check_complete(grid, budget, name)
-        result, published, decision = _publish_best(_best(grid), x, y, settings, console)
-    return TuneOutcome(
-        grid.experiment_path, len(grid), result, published, decision, time.perf_counter() - started
-    )
+        release = tune_publish.release(tune_publish.best(_results(grid)), x, y, settings, console)
+    return TuneOutcome(grid.experiment_path, len(grid), release, time.perf_counter() - started)
 
 
 def _tuner(
@@ -122,19 +126,6 @@ def _tuner(
     )
 
 
-def _best(grid: tune.ResultGrid) -> tune.Result | None:
-    """Highest CV ROC-AUC; ties go to the lower Brier score (as ``make train``)."""
-    done = [r for r in _results(grid) if r.error is None and r.metrics and METRIC in r.metrics]
-    if not done:
-        return None
-    return max(done, key=_rank)
-
-
-def _rank(result: tune.Result) -> tuple[float, float]:
-    metrics = result.metrics or {}
-    return float(metrics[METRIC]), -float(metrics.get("brier", 1.0))
-
-
 def _results(grid: tune.ResultGrid) -> list[tune.Result]:
     return [grid[i] for i in range(len(grid))]
 
@@ -149,31 +140,3 @@ def _check_complete(grid: tune.ResultGrid, budget: tune_runs.Budget, name: str) 
             f"search {name} stopped after {len(finished)} of {budget.num_samples} trials;"
             f" resume it with --resume --name {name} (make tune RESUME=1)"
         )
-
-
-def _publish_best(
-    best: tune.Result | None,
-    x: np.ndarray,
-    y: np.ndarray,
-    settings: TuneSettings,
-    console: Console,
-) -> tuple[CVResult, Published, Decision]:
-    if best is None:
-        raise RuntimeError("no trial finished: nothing to publish")
-    family, params = trial_params(best.config or {})
-    with console.status(f"re-evaluating and publishing the best {family} as '{CHALLENGER}'"):
-        result = evaluate(family, params, x, y, cv=settings.cv)
-        external = load_external(settings.external_sites, settings.source, settings.cache_dir)
-        published = publish(
-            result,
-            x,
-            y,
-            out_dir=settings.model_dir,
-            alias=CHALLENGER,
-            external=external,
-            seed=settings.cv.seed,
-        )
-    challenger = {"roc_auc": result.metrics["roc_auc"].mean, "brier": result.metrics["brier"].mean}
-    decision = apply(MODEL_NAME, published.model_version, challenger, settings.rule)
-    mlflow.set_tags({"promoted": str(decision.promote).lower(), "promotion": decision.reason})
-    return result, published, decision

@@ -28,7 +28,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     tune = commands.add_parser("tune", help="Ray Tune search; publish the best as 'challenger'")
     cli._common(tune)
     cli._tracking(tune)
-    tune.add_argument("--model-dir", type=Path, default=Path("artifacts/challenger"))
+    tune.add_argument("--model-dir", type=Path, default=Path("artifacts/challenger"),
+                      help="the challenger's model/")  # fmt: skip
+    tune.add_argument(
+        "--champion-dir",
+        type=Path,
+        default=Path(os.environ.get("MODEL_DIR") or "artifacts/model"),
+        help="where a promoted challenger is exported (env MODEL_DIR; default artifacts/model)",
+    )
     tune.add_argument("--families", type=cli._families, default=("random_forest",
                       "logistic_regression"), help="comma-separated")  # fmt: skip
     tune.add_argument("--folds", type=int, default=5, help="CV folds per trial")
@@ -78,6 +85,7 @@ def settings(args: argparse.Namespace) -> TuneSettings:
         source=args.source,
         cache_dir=args.cache_dir,
         model_dir=args.model_dir,
+        champion_dir=args.champion_dir,
         families=args.families,
         cv=cli.cv_settings(args),
         num_samples=args.num_samples,
@@ -107,8 +115,8 @@ def tune(args: argparse.Namespace, console: Console) -> int:
     except TuneInterruptedError as exc:
         console.print(f"[yellow]interrupted:[/] {exc}")
         return 130
-    except ValueError as exc:
-        console.print(f"[red]error:[/] {exc}")
+    except ValueError as exc:  # bad flags, nothing to resume, a cluster that cannot reach MLflow
+        console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
     out.print(summary(outcome))
     return 0
@@ -126,7 +134,8 @@ def space_table() -> Table:
 
 
 def summary(outcome: TuneOutcome) -> Table:
-    best, published, decision = outcome.best, outcome.published, outcome.decision
+    release = outcome.release
+    best, published, decision = release.best, release.published, release.decision
     table = Table(title=f"best of {outcome.trials} trials ({outcome.seconds:.0f} s)")
     table.add_column("")
     table.add_column("value")
@@ -140,6 +149,8 @@ def summary(outcome: TuneOutcome) -> Table:
                   " (challenger)")  # fmt: skip
     verdict = "promoted to champion" if decision.promote else "champion unchanged"
     table.add_row("champion rule", f"{verdict}: {decision.reason}")
-    table.add_row("model/", str(published.model_dir))
+    table.add_row("challenger model/", str(published.model_dir))
+    champion = f"exported to {release.champion_dir}" if release.champion_dir else "not changed"
+    table.add_row("champion model/", champion)
     table.add_row("Ray experiment", outcome.experiment_path)
     return table

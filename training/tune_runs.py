@@ -17,7 +17,7 @@ import mlflow
 from mlflow.tracking import MlflowClient
 from ray import tune
 
-from training.tracking import TrackingSettings
+from training.tracking import TrackingSettings, cv_params
 
 if TYPE_CHECKING:
     from training.tune import TuneSettings
@@ -83,8 +83,7 @@ def parent_run(name: str, settings: TuneSettings, experiment_id: str) -> tuple[s
             {
                 "num_samples": budget.num_samples,
                 "time_budget_s": budget.time_budget_s,
-                "cv_folds": settings.cv.folds,
-                "cv_repeats": settings.cv.repeats,
+                **cv_params(settings.cv),
                 "seed": settings.seed,
                 "families": ",".join(settings.families),
                 "ray_storage": settings.storage,

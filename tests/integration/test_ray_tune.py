@@ -4,7 +4,8 @@ One search of 3 tiny trials (1 at a time) is interrupted with SIGINT after
 its first trial finished, then resumed from Ray's experiment checkpoint: the
 finished trials are kept (same ids, same metrics, one MLflow child run
 each), only the rest run, the best is registered as ``challenger`` and,
-with no champion yet, promoted. No Ray process outlives the command.
+with no champion yet, promoted and exported to the champion's model
+directory. No Ray process outlives the command.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import psutil
 import pytest
 from mlflow.tracking import MlflowClient
 
-from predictor.manifest import verify
+from predictor.manifest import read, verify
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
@@ -45,7 +46,7 @@ def _command(folder: Path, source: str, *extra: str) -> list[str]:
         "--tracking-uri", f"sqlite:///{folder / 'mlflow.db'}",
         "--artifact-root", str(folder / "mlruns"),
         "--storage", str(folder / "ray"),
-        "--model-dir", str(folder / "challenger"),
+        "--model-dir", str(folder / "challenger"), "--champion-dir", str(folder / "model"),
         "--name", NAME,
         "--num-samples", str(SAMPLES), "--max-concurrent", "1",
         "--folds", "3", "--repeats", "1", "--external-sites", "",
@@ -124,4 +125,8 @@ def test_interrupted_search_resumes_and_publishes_the_challenger(
     assert challenger.run_id == parent[0].info.run_id
     manifest = verify(tmp_path / "challenger", __import__("sklearn").__version__)
     assert manifest.model_version == str(challenger.version)
+    assert read(tmp_path / "model") == manifest  # the promoted model is what serving reads
+    assert (tmp_path / "model" / "model.joblib").read_bytes() == (
+        tmp_path / "challenger" / "model.joblib"
+    ).read_bytes()
     assert _raylets() <= before  # Ray was shut down

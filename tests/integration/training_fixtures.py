@@ -1,18 +1,25 @@
 """Helpers for the training integration tests: the CLI as a subprocess, and
-real servers (moto's S3 server, an MLflow tracking server) on free loopback
-ports, stopped when the test ends."""
+real servers (moto's S3 server, an MLflow tracking server, a Ray head) on
+free loopback ports, stopped when the test ends."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 from tests.conftest import REPO, free_port
 
@@ -127,3 +134,81 @@ def mlflow_server(folder: Path, artifact_root: str, env: Mapping[str, str]) -> I
     uri = f"http://127.0.0.1:{port}"
     with server(command, uri + "/health", clean_env(**env), folder / "mlflow.log", timeout=90):
         yield uri
+
+
+@dataclass(frozen=True)
+class RayHead:
+    """A running ``ray start --head``: its address, the environment a driver
+    needs to join it (address and auth token) and its session folder."""
+
+    address: str
+    env: dict[str, str]
+    temp_dir: Path
+
+    def worker_logs(self, pid: int) -> list[Path]:
+        """This cluster's log files of the worker process ``pid`` (none: not its worker)."""
+        name = re.compile(rf"(python-core-)?worker-\S+[-_]{pid}\.\w+")
+        return [p for p in self.temp_dir.glob("session_*/logs/*") if name.fullmatch(p.name)]
+
+
+@contextlib.contextmanager
+def ray_head(log: Path, num_cpus: int = 2, timeout: float = 90) -> Iterator[RayHead]:
+    """A real single-node Ray cluster (``ray start --head --block``) on free ports.
+
+    Ray 2.60 clusters use token authentication: the head and its drivers get
+    the same random ``RAY_AUTH_TOKEN`` (``~/.ray`` is not touched). Sessions
+    and logs go to a private temporary folder. When the block ends, the head
+    and every process it started are stopped by pid (``ray stop`` would stop
+    every Ray on the machine, including other people's).
+    """
+    env = {k: v for k, v in clean_env().items() if not k.startswith("RAY_")}
+    env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(16))
+    temp_dir = Path(tempfile.mkdtemp(prefix="rayh-", dir="/tmp"))  # short: socket paths
+    port = free_port()
+    ray = Path(sys.executable).with_name("ray")
+    command = [
+        str(ray), "start", "--head", "--block", "--port", str(port),
+        "--node-ip-address", "127.0.0.1", "--num-cpus", str(num_cpus),
+        "--include-dashboard", "false", "--disable-usage-stats", "--temp-dir", str(temp_dir),
+        *(flag for name in _RAY_PORTS for flag in (name, str(free_port()))),
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait_text(log, "Ray runtime started", process, timeout)
+        yield RayHead(f"127.0.0.1:{port}", {**env, "RAY_ADDRESS": f"127.0.0.1:{port}"}, temp_dir)
+    finally:
+        _stop_tree(process.pid)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+#: Fixed-by-default ports of a Ray head, moved to free ones so that two heads never clash.
+_RAY_PORTS = (
+    "--ray-client-server-port", "--dashboard-agent-listen-port", "--dashboard-agent-grpc-port",
+    "--metrics-export-port", "--runtime-env-agent-port",
+)  # fmt: skip
+
+
+def _wait_text(log: Path, text: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"ray head not started: {log.read_text()[-3000:]}")
+        time.sleep(0.3)
+
+
+def _stop_tree(pid: int, grace: float = 2) -> None:
+    """SIGTERM ``pid`` and all its descendants, SIGKILL what is left after ``grace`` s."""
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.terminate()
+    _, alive = psutil.wait_procs(processes, timeout=grace)
+    for process in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    psutil.wait_procs(alive, timeout=grace)

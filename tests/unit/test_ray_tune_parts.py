@@ -12,7 +12,7 @@ from training.cli import build_parser
 from training.pipelines import FAMILIES, build_pipeline
 from training.tracking import TrackingSettings
 from training.tune_cli import settings as tune_settings
-from training.tune_promote import PromotionRule, decide
+from training.tune_promote import PromotionRule, Scores, decide
 from transformer.synthetic import generate
 
 pytestmark = pytest.mark.unit
@@ -62,26 +62,54 @@ def test_unknown_family_in_a_trial_config_is_refused() -> None:
         search_space.trial_params({"family": "svm"})
 
 
-CHAMPION = {"roc_auc": 0.90, "brier": 0.130}
+PROTOCOL = (5, 10, 0)
+CHAMPION = Scores(roc_auc=0.90, brier=0.130, protocol=PROTOCOL)
 
 
 @pytest.mark.parametrize(
-    ("challenger", "promote"),
+    ("roc_auc", "brier", "promote"),
     [
-        ({"roc_auc": 0.906, "brier": 0.129}, True),  # better on both
-        ({"roc_auc": 0.906, "brier": 0.131}, False),  # better AUC, worse calibration
-        ({"roc_auc": 0.903, "brier": 0.120}, False),  # gain below the margin
-        ({"roc_auc": 0.89, "brier": 0.100}, False),  # worse AUC
+        (0.906, 0.129, True),  # better on both
+        (0.906, 0.131, False),  # better AUC, worse calibration
+        (0.903, 0.120, False),  # gain below the margin
+        (0.89, 0.100, False),  # worse AUC
     ],
 )
-def test_champion_rule(challenger: dict[str, float], promote: bool) -> None:
-    decision = decide(challenger, CHAMPION, PromotionRule(min_gain=0.005))
+def test_champion_rule(roc_auc: float, brier: float, promote: bool) -> None:
+    decision = decide(Scores(roc_auc, brier, PROTOCOL), CHAMPION, PromotionRule(min_gain=0.005))
     assert decision.promote is promote
     assert "ROC-AUC" in decision.reason and "Brier" in decision.reason
 
 
 def test_the_first_challenger_becomes_champion() -> None:
-    assert decide({"roc_auc": 0.5, "brier": 0.3}, None).promote
+    assert decide(Scores(0.5, 0.3, PROTOCOL), None).promote
+
+
+@pytest.mark.parametrize(
+    ("champion_protocol", "says"),
+    [
+        ((3, 1, 0), "champion 3 folds x 1 repeats, seed 0"),
+        ((5, 10, 1), "champion 5 folds x 10 repeats, seed 1"),
+        (None, "champion not recorded"),
+    ],
+)
+def test_scores_from_different_cv_settings_are_not_compared(
+    champion_protocol: tuple[int, int, int] | None, says: str
+) -> None:
+    champion = Scores(0.80, 0.2, champion_protocol)
+    decision = decide(Scores(0.95, 0.1, PROTOCOL), champion)  # far better, but not comparable
+    assert not decision.promote
+    assert decision.reason == (
+        f"not comparable: CV settings differ (challenger 5 folds x 10 repeats, seed 0, {says})"
+    )
+
+
+def test_a_challenger_failing_behavioural_checks_is_never_promoted() -> None:
+    failures = ["directional: ca +1 lowers the mean risk (0.5 -> 0.4)"]
+    for champion in (None, CHAMPION):
+        decision = decide(Scores(0.99, 0.01, PROTOCOL), champion, failures=failures)
+        assert not decision.promote
+        assert decision.reason == f"the challenger fails behavioural checks: {failures[0]}"
 
 
 def test_budget_counts_unfinished_and_missing_trials() -> None:
