@@ -3,6 +3,12 @@
 One MLflow parent run ``train`` holds a child run per evaluated
 configuration (the model families and the two baselines) and, on itself, the
 champion's params, metrics, plots, registered model and ``model/`` export.
+
+The new version always gets the alias (``champion`` by default), whatever
+the current champion scored: ``make train`` is the explicit "this is the
+model" command, unlike ``make tune``, whose challenger must pass the champion
+rule. When it moves ``champion`` off an existing version it prints both
+versions' CV scores and protocols (:func:`replaced`).
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from training.evaluate import CVResult, CVSettings, evaluate, evaluate_estimator
 from training.external import EXTERNAL_SITES, load_external
 from training.pipelines import BASELINE_THRESHOLDS, BASELINES, FAMILIES, Family, build_baseline
 from training.publish import Published, publish
-from training.tracking import TrackingSettings, configure, log_evaluation
+from training.tracking import MODEL_NAME, TrackingSettings, configure, log_evaluation
+from training.tune_promote import CHAMPION, Scores, champion_scores
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,7 @@ def run(settings: TrainSettings, console: Console) -> TrainOutcome:
         console.print(
             f"champion: [bold]{champion.family}[/] (CV ROC-AUC {champion.metrics['roc_auc']})"
         )
+        previous = champion_scores(MODEL_NAME) if settings.alias == CHAMPION else None
         with console.status("fitting, logging and registering the champion"):
             published = publish(
                 champion,
@@ -79,7 +87,19 @@ def run(settings: TrainSettings, console: Console) -> TrainOutcome:
                 external=external,
                 seed=settings.cv.seed,
             )
+        if previous is not None and previous[0] != published.model_version:
+            line = replaced(previous, published.model_version, Scores.of(champion))
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
     return TrainOutcome(results, baselines, champion, published, time.perf_counter() - started)
+
+
+def replaced(previous: tuple[str, Scores], version: str, scores: Scores) -> str:
+    """The line ``make train`` prints when it moves ``champion`` off an existing version."""
+    return (
+        f"champion: v{version} ({scores.describe()}) replaces v{previous[0]}"
+        f" ({previous[1].describe()}); make train always re-sets champion, without"
+        " the make tune rule (--alias NAME registers without it)"
+    )
 
 
 def choose_champion(results: list[CVResult]) -> CVResult:

@@ -7,6 +7,7 @@ real one in test_training_quality.py).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import joblib
@@ -35,7 +36,8 @@ def trained_twice(data_source: str, tmp_path_factory: pytest.TempPathFactory):
     for n in (1, 2):
         args = ["train", *embedded_flags(folder), *SMALL_TRAIN]
         args += ["--model-dir", str(folder / f"model{n}"), "--report-dir", str(folder / f"r{n}")]
-        outputs.append(run_training(args, env).stdout)
+        done = run_training(args, env)
+        outputs.append(done.stdout + done.stderr)
     mlflow.set_tracking_uri(f"sqlite:///{folder / 'mlflow.db'}")
     yield folder, outputs
     mlflow.set_tracking_uri("")
@@ -61,6 +63,17 @@ def test_registry_versions_and_the_champion_alias_follow_the_latest_run(trained_
     champion = MlflowClient().get_model_version_by_alias("heart", "champion")
     assert str(champion.version) == "2"
     assert champion.run_id == second.mlflow_run_id
+
+
+def test_a_second_train_says_which_champion_it_replaces_and_how_both_scored(trained_twice):
+    _, outputs = trained_twice
+    assert "replaces v" not in outputs[0]  # the first champion replaces nothing
+    found = re.search(r"^champion: v2 \((.+)\) replaces v1 \((.+)\); make train always", outputs[1],
+                      re.MULTILINE)  # fmt: skip
+    assert found, outputs[1][-3000:]
+    new, old = found.groups()
+    assert new == old  # same data and seed: the same scores, side by side
+    assert re.fullmatch(r"ROC-AUC 0\.\d{4}, Brier 0\.\d{4}, CV 5 folds x 1 repeats, seed 0", new)
 
 
 def test_same_data_and_seed_reproduce_metrics_and_predictions(trained_twice) -> None:
