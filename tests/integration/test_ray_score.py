@@ -1,9 +1,11 @@
 """``python -m training score`` on a real local Ray: every row accounted for,
 the same files as the plain pandas path, and the same numbers the real
-predictor server returns for the same rows."""
+predictor server returns for the same rows, and the real transformer for the
+same CSV rows written by people (labels such as ``male``, empty cells, ``?``)."""
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +16,8 @@ import psutil
 import pytest
 
 from tests.conftest import REPO
-from tests.integration.serving_fixtures import predictor_server
-from transformer.contract import FEATURE_NAMES
+from tests.integration.serving_fixtures import Server, predictor_server
+from transformer.contract import BY_NAME, FEATURE_NAMES, LABELS
 from transformer.synthetic import generate, to_records
 
 pytestmark = pytest.mark.integration
@@ -111,3 +113,54 @@ def test_a_bad_file_is_one_line_and_a_non_zero_exit(
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {path}: column 'patient'"), done.stderr
+
+
+#: Rows of the parity file spell categorical fields by label, the way people write CSV.
+LABELLED = {"sex": 1, "cp": 2, "exang": 3, "thal": 4}
+
+
+def _cell(field: str, value: float | None, row: int) -> str:
+    """How a person writes the value in a CSV: labels, empty cells and UCI's '?'."""
+    if value is None:
+        return "?" if row % 2 else ""
+    if field in LABELLED and row % LABELLED[field] == 0:
+        return BY_NAME[field].codes[int(value)]  # "male", "asymptomatic", ...
+    return f"{value:g}"
+
+
+def _as_json(text: str) -> object:
+    """The same cell as a client sends it in JSON: null, a number or the label."""
+    if text in ("", "?"):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def test_scores_equal_the_transformers_answers_for_the_same_csv_rows(
+    tmp_path: Path, synthetic_model_dir: Path, transformer_rest: Server
+) -> None:
+    rows = [[_cell(f, r[f], i) for f in FEATURE_NAMES] for i, r in
+            enumerate(to_records(generate(60, seed=9, missing_rate=0.15)))]  # fmt: skip
+    rows[7][FEATURE_NAMES.index("sex")] = "robot"  # not a code or label: rejected by both
+    path = tmp_path / "labelled.csv"
+    with path.open("w", newline="") as out:
+        csv.writer(out).writerows([list(FEATURE_NAMES), *rows])
+    assert {"male", "female", "", "?"} <= {c for row in rows for c in row}
+    done = _score("--input", str(path), "--output", str(tmp_path / "s.csv"),
+                  "--model-dir", str(synthetic_model_dir))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    scored, rejected = pd.read_csv(tmp_path / "s.csv"), pd.read_csv(tmp_path / "s.rejected.csv")
+    assert list(rejected["row"]) == [7] and "field 'sex'" in rejected["reason"][0]
+
+    instances = [dict(zip(FEATURE_NAMES, map(_as_json, rows[i]), strict=True))
+                 for i in scored["row"]]  # fmt: skip
+    response = transformer_rest.post("/v1/models/heart:predict", json={"instances": instances})
+    assert response.status_code == 200, response.text
+    served = response.json()["predictions"]
+    assert [p["label"] for p in served] == [LABELS[label] for label in scored["label"]]
+    assert [p["risk"] for p in served] == [round(float(np.float32(r)), 6) for r in scored["risk"]]
+    bad = dict(zip(FEATURE_NAMES, map(_as_json, rows[7]), strict=True))
+    refused = transformer_rest.post("/v1/models/heart:predict", json={"instances": [bad]})
+    assert refused.status_code == 400 and "'sex'" in refused.text
