@@ -88,6 +88,56 @@ def test_kserve_containers_are_locked_down(rendered: dict[str, Any]) -> None:
             assert "readinessProbe" in container and "livenessProbe" in container, label
 
 
+#: Overlays without a transformer on purpose (clients send the [N,13] tensor).
+PREDICTOR_ONLY = {"overlays_cloud-predictor-canary"}
+
+
+def _skipped(overlay: str) -> set[str]:
+    """The KServe containers an overlay leaves out on purpose."""
+    return {"InferenceService.transformer"} if overlay in PREDICTOR_ONLY else set()
+
+
+def _flag(container: dict[str, Any], name: str) -> str:
+    """The value of ``--name=value`` in the container's args."""
+    values = [a.split("=", 1)[1] for a in container.get("args", []) if a.startswith(f"--{name}=")]
+    assert len(values) == 1, f"{container['name']}: --{name}= given {len(values)} times"
+    return values[0]
+
+
+def _probe_port(probe: dict[str, Any]) -> Any:
+    handler = next(probe[k] for k in ("httpGet", "tcpSocket", "grpc") if k in probe)
+    return handler["port"]
+
+
+def test_readiness_probes_ask_the_model(rendered: dict[str, Any]) -> None:
+    """Both servers open their ports even for a model they refused (sha256,
+    scikit-learn): readiness must be GET /v2/models/<model>/ready on the REST
+    port, for the predictor runtime and the transformer of every overlay. The
+    port is a number: Knative refuses a named probe port other than the
+    declared port's name, and probes a numeric one where it points."""
+    for name, objects in rendered.items():
+        checked = set()
+        for where, container in _containers(objects):
+            get = container["readinessProbe"].get("httpGet")
+            assert get, f"{name}: {where} readiness is not an HTTP GET"
+            assert get["path"] == f"/v2/models/{_flag(container, 'model_name')}/ready", name
+            assert get["port"] == int(_flag(container, "http_port")), f"{name}: {where}"
+            checked.add(where)
+        if not any(o["kind"] == "InferenceService" for o in objects):
+            continue  # e.g. kind's MinIO alone
+        expected = {"ServingRuntime"} | ({"InferenceService.transformer"} - _skipped(name))
+        assert checked == expected, name
+
+
+def test_liveness_probes_use_the_declared_port(rendered: dict[str, Any]) -> None:
+    """Knative rewrites every liveness probe's port to the declared port: one
+    anywhere else would silently probe something else."""
+    for name, objects in rendered.items():
+        for where, container in _containers(objects):
+            declared = container["ports"][0]["containerPort"]
+            assert _probe_port(container["livenessProbe"]) == declared, f"{name}: {where}"
+
+
 #: Knative's default revision progress deadline (config-deployment
 #: progress-deadline; a Standard-mode Deployment's progressDeadlineSeconds
 #: default is the same). It also covers the image pull and storage initializer.
@@ -102,21 +152,19 @@ def _probe_budget(probe: dict[str, Any]) -> int:
 
 
 def test_predictor_survives_model_load_and_compile(rendered: dict[str, Any]) -> None:
-    """The predictor's probes watch the gRPC port, which opens only after the
-    model is loaded, verified and compiled: a startup probe must hold the
-    liveness probe back for minutes, within the progress deadline."""
+    """The predictor's server starts only after the model is loaded, verified
+    and compiled: a startup probe holds liveness back for minutes, within the
+    progress deadline. It asks whether the server is up, not whether the model
+    is ready, so that a refused model is not restarted in a loop."""
     for name, objects in rendered.items():
         for where, container in _containers(objects):
             if where != "ServingRuntime":
                 continue
             startup = container.get("startupProbe")
             assert startup, f"{name}: {where} has no startupProbe"
-            assert startup["tcpSocket"] == container["livenessProbe"]["tcpSocket"], name
+            live = {"path": "/v2/health/live", "port": int(_flag(container, "http_port"))}
+            assert startup.get("httpGet") == live, name
             assert 120 <= _probe_budget(startup) <= PROGRESS_DEADLINE_S - 120, name
-
-
-#: Overlays without a transformer on purpose (clients send the [N,13] tensor).
-PREDICTOR_ONLY = {"overlays_cloud-predictor-canary"}
 
 
 def _isvcs(rendered: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
