@@ -2,8 +2,10 @@
 
 Accepted: v2 named columns (one input per field, any numeric datatype, or
 BYTES holding a categorical field's label) and v1 ``{"instances": [...]}``.
-Decoding problems (a wrong datatype, a shape that does not match the data)
-are reported together with the contract's own problems.
+Numeric data is read as float64 and checked against its datatype first
+(:mod:`transformer.tensordata`: no silent truncation of INT32 [1.5], no
+JSON true as 1); all decoding problems of a request (datatypes, shapes,
+duplicate inputs) are reported together, then the contract's own.
 """
 
 from __future__ import annotations
@@ -12,16 +14,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import orjson
+from kserve.errors import InvalidInput
 from kserve.protocol.infer_type import InferInput, InferOutput, InferRequest, InferResponse
 
 from transformer.contract import BY_NAME, LABELS
+from transformer.dataplane import parse_json
+from transformer.tensordata import NUMERIC_TYPES, TensorDataError, numbers
 from transformer.validation import Problem, ValidationError, columns_to_matrix, records_to_matrix
 
-NUMERIC_TYPES = frozenset(
-    {"INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"}
-    | {"FP16", "FP32", "FP64"}
-)
 #: Name of the predictor's input tensor (FP32 [N, 13] in contract order).
 FEATURES_INPUT = "features"
 OUTPUTS = ("risk", "label")
@@ -31,32 +31,50 @@ def v2_matrix(request: InferRequest, max_rows: int) -> np.ndarray:
     """The matrix of a v2 request with one input per contract field."""
     columns: dict[str, list[object]] = {}
     problems: list[Problem] = []
+    seen: set[str] = set()
     for tensor in request.inputs:
-        values, problem = _column(tensor)
-        if problem:
-            problems.append(problem)
-        else:
+        if tensor.name in seen:
+            problems.append(Problem(None, tensor.name, None, "is given more than once",
+                                    "one input per field"))  # fmt: skip
+            continue
+        seen.add(tensor.name)
+        values, found = _column(tensor)
+        problems += found
+        if not found:
             columns[tensor.name] = values
     if problems:
         raise ValidationError(problems)
     return columns_to_matrix(columns, max_rows)
 
 
-def _column(tensor: InferInput) -> tuple[list[object], Problem | None]:
+def _column(tensor: InferInput) -> tuple[list[object], list[Problem]]:
     name, datatype = tensor.name, tensor.datatype
     feature = BY_NAME.get(name)
     if feature is not None and datatype not in NUMERIC_TYPES:
         allowed = "any numeric datatype" + (", or BYTES labels" if feature.codes else "")
         if datatype != "BYTES" or not feature.codes:
-            return [], Problem(None, name, datatype, "has the wrong datatype", allowed)
+            return [], [Problem(None, name, datatype, "has the wrong datatype", allowed)]
     if len(tensor.shape) not in (1, 2) or (len(tensor.shape) == 2 and tensor.shape[1] != 1):
-        return [], Problem(None, name, tensor.shape, "must have shape [N] or [N, 1]")
+        return [], [Problem(None, name, tensor.shape, "must have shape [N] or [N, 1]")]
     try:
-        array = tensor.as_numpy()
+        array = numbers(tensor) if datatype in NUMERIC_TYPES else _labels(tensor)
+    except TensorDataError as exc:
+        return [], _tensor_problems(name, exc)
+    return array.reshape(-1).tolist(), []
+
+
+def _labels(tensor: InferInput) -> np.ndarray:
+    """BYTES data (labels; numbers and null pass through to the contract's check)."""
+    try:
+        return tensor.as_numpy()
     except (ValueError, TypeError) as exc:
-        message = f"data does not match datatype {datatype} and shape {tensor.shape}"
-        return [], Problem(None, name, None, f"{message} ({exc})")
-    return array.reshape(-1).tolist(), None
+        raise TensorDataError(f"data does not match BYTES {tensor.shape} ({exc})") from None
+
+
+def _tensor_problems(name: str, exc: TensorDataError) -> list[Problem]:
+    if not exc.bad:
+        return [Problem(None, name, None, str(exc))]
+    return [Problem(b.index, name, b.value, b.reason, b.allowed) for b in exc.bad]
 
 
 def v1_matrix(body: Any, max_rows: int) -> np.ndarray:
@@ -76,9 +94,9 @@ def v1_matrix(body: Any, max_rows: int) -> np.ndarray:
 
 def _json(raw: bytes | str) -> Any:
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ValidationError([Problem(None, None, None, f"malformed JSON ({exc})")]) from None
+        return parse_json(raw.encode() if isinstance(raw, str) else raw)
+    except InvalidInput as exc:
+        raise ValidationError([Problem(None, None, None, str(exc))]) from None
 
 
 def features_request(matrix: np.ndarray, model_name: str, request_id: str | None) -> InferRequest:

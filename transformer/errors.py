@@ -8,13 +8,18 @@ with a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from http import HTTPStatus
+from typing import Any
 
 from grpc import StatusCode
 
+from transformer.validation import REPORTED_PROBLEMS as REPORTED
+from transformer.validation import Problem, redacted, summarize
+
 
 class ServingError(Exception):
-    """Base class: ``reason`` is what the client reads."""
+    """Base class: ``reason`` is what the client reads, ``log_text`` what we log."""
 
     status: int = HTTPStatus.INTERNAL_SERVER_ERROR
     grpc_code: StatusCode = StatusCode.INTERNAL
@@ -22,6 +27,38 @@ class ServingError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+    @property
+    def log_text(self) -> str:
+        return self.reason
+
+    def body(self) -> dict[str, Any]:
+        """The REST error body (KServe's ``{"error": ...}``)."""
+        return {"error": self.reason}
+
+
+class InvalidRequestError(ServingError):
+    """A request with bad values: 400 / INVALID_ARGUMENT listing (a bounded number of) them.
+
+    The REST body adds ``problems`` (the first ones as row, field, value,
+    message, allowed) and ``problem_count``; logs get counts and field names
+    only, never a value.
+    """
+
+    status = HTTPStatus.BAD_REQUEST
+    grpc_code = StatusCode.INVALID_ARGUMENT
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__(summarize(problems))
+        self.problems = list(problems)
+
+    @property
+    def log_text(self) -> str:
+        return "bad request: " + redacted(self.problems)
+
+    def body(self) -> dict[str, Any]:
+        shown = [p.to_dict() for p in self.problems[:REPORTED]]
+        return {"error": self.reason, "problems": shown, "problem_count": len(self.problems)}
 
 
 class NotReadyError(ServingError):
@@ -39,7 +76,7 @@ class PredictorUnavailableError(ServingError):
 
 
 class PredictorRejectedError(ServingError):
-    """The predictor answered with a client error; passed back as such."""
+    """The predictor answered with a client error; passed back as such (not logged)."""
 
     grpc_code = StatusCode.INVALID_ARGUMENT
 
@@ -48,6 +85,11 @@ class PredictorRejectedError(ServingError):
         self.status = status
         if status == HTTPStatus.NOT_FOUND:
             self.grpc_code = StatusCode.NOT_FOUND
+
+    @property
+    def log_text(self) -> str:
+        # Its message may quote the request's values: patient data stays out of logs.
+        return f"the predictor rejected the request ({self.status})"
 
 
 class PredictorFailedError(ServingError):

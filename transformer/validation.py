@@ -18,6 +18,10 @@ from transformer.contract import BY_NAME, FEATURE_NAMES, N_FEATURES, Feature
 
 #: Default upper bound on the rows of one request (``--max_batch_size``).
 DEFAULT_MAX_ROWS = 1024
+#: Problems spelled out in an error message; the rest are counted.
+REPORTED_PROBLEMS = 20
+#: Longest value shown in a message (a client may send anything).
+_VALUE_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -37,22 +41,54 @@ class Problem:
     def __str__(self) -> str:
         where = "request" if self.row is None else f"row {self.row}"
         what = f"field '{self.field}'" if self.field else "body"
-        shown = "" if self.value is None else f" (got {self.value!r})"
+        shown = "" if self.value is None else f" (got {self.shown_value()})"
         allowed = f"; allowed: {self.allowed}" if self.allowed else ""
         return f"{where}, {what}: {self.message}{shown}{allowed}"
 
+    def shown_value(self) -> str:
+        text = repr(self.value)
+        return text if len(text) <= _VALUE_CHARS else text[: _VALUE_CHARS - 3] + "..."
+
+    def to_dict(self) -> dict[str, object]:
+        """For a JSON error body: the value as shown in the message (bounded)."""
+        value = None if self.value is None else self.shown_value()
+        return {"row": self.row, "field": self.field, "value": value,
+                "message": self.message, "allowed": self.allowed}  # fmt: skip
+
 
 class ValidationError(ValueError):
-    """A request with one or more :class:`Problem`; ``str()`` lists them all."""
+    """A request with one or more :class:`Problem`.
+
+    ``problems`` holds every one of them; ``str()`` spells out the first
+    :data:`REPORTED_PROBLEMS` and counts the rest.
+    """
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
-        super().__init__(self.summary())
+        super().__init__(summarize(self.problems))
 
     def summary(self) -> str:
-        count = len(self.problems)
-        head = f"{count} problem{'s' if count > 1 else ''} in the request"
-        return head + ": " + "; ".join(str(p) for p in self.problems)
+        return summarize(self.problems)
+
+
+def summarize(problems: Sequence[Problem], limit: int = REPORTED_PROBLEMS) -> str:
+    """ "N problems in the request: ..." with at most ``limit`` spelled out."""
+    count = len(problems)
+    head = f"{count} problem{'s' if count > 1 else ''} in the request"
+    text = head + ": " + "; ".join(str(p) for p in problems[:limit])
+    if count > limit:
+        text += f"; and {count - limit} more problem{'s' if count - limit > 1 else ''}"
+    return text
+
+
+def redacted(problems: Sequence[Problem]) -> str:
+    """Counts and field names only, for logs: never a value (patient data)."""
+    fields = sorted({p.field for p in problems if p.field in BY_NAME})
+    unknown = len({p.field for p in problems if p.field and p.field not in BY_NAME})
+    rows = len({p.row for p in problems if p.row is not None})
+    where = f" in {rows} row{'s' if rows != 1 else ''}" if rows else ""
+    other = f" + {unknown} unknown" if unknown else ""
+    return f"{len(problems)} problem(s){where}; fields: {', '.join(fields) or '-'}{other}"
 
 
 def records_to_matrix(

@@ -9,7 +9,12 @@ import pytest
 
 from transformer.contract import FEATURE_NAMES
 from transformer.synthetic import generate, to_records
-from transformer.validation import ValidationError, columns_to_matrix, records_to_matrix
+from transformer.validation import (
+    ValidationError,
+    columns_to_matrix,
+    records_to_matrix,
+    redacted,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -87,3 +92,27 @@ def test_batch_limits_and_shapes() -> None:
     assert problems(records_to_matrix, [GOOD] * 3, 2) == [(None, None)]
     columns = {k: [v, v] for k, v in GOOD.items()} | {"age": [50]}
     assert (None, None) in problems(columns_to_matrix, columns)
+
+
+def test_messages_are_bounded_but_every_problem_is_kept() -> None:
+    bad = [{name: 987654.5 for name in FEATURE_NAMES}] * 1024  # 13 bad fields x 1024 rows
+    with pytest.raises(ValidationError) as info:
+        records_to_matrix(bad)
+    assert len(info.value.problems) == 1024 * 13  # the batch scorer needs them all
+    text = str(info.value)
+    assert text.startswith("13312 problems in the request: row 0, field 'age'")
+    assert text.endswith("; and 13292 more problems") and len(text) < 5000
+
+
+def test_log_summary_has_counts_and_fields_never_values() -> None:
+    with pytest.raises(ValidationError) as info:
+        records_to_matrix([{**GOOD, "chol": 987654.5, "weight": 80}, {**GOOD, "age": 5}])
+    text = redacted(info.value.problems)
+    assert text == "3 problem(s) in 2 rows; fields: age, chol + 1 unknown"
+    assert "987654" not in text
+
+
+def test_long_values_are_shortened_in_messages() -> None:
+    with pytest.raises(ValidationError) as info:
+        records_to_matrix([{**GOOD, "thal": "x" * 5000}])
+    assert len(str(info.value)) < 400
