@@ -15,9 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from kserve import Model
-from kserve.errors import InvalidInput
 from kserve.logging import logger
 from kserve.protocol.infer_type import InferRequest, InferResponse
 
@@ -69,16 +67,21 @@ class HeartPredictor(Model):
         if self._warming is not None:  # a worker still building its copy: wait for it
             self._warming.join(timeout=WARM_UP_TIMEOUT_SECONDS)
             return self.ready
+        s = self.settings
+        if storage.is_remote(s.model_dir):
+            logger.info("fetching %s (at most %g s)", s.model_dir, s.storage_timeout_seconds)
         try:
-            self._local_dir = storage.fetch(self.settings.model_dir)
-        except (OSError, RuntimeError, ValueError) as exc:
+            self._local_dir = storage.fetch(
+                s.model_dir, timeout=s.storage_timeout_seconds, pvc_mount_path=s.pvc_mount_path
+            )
+        except Exception as exc:  # any storage failure: not ready, never a crash
             return self._refuse(exc)
         return self._load_local(self._local_dir)
 
     def _load_local(self, local: Path) -> bool:
         try:
             self.loaded = inference.load(local, self.settings.engine)
-        except (ManifestError, OSError, RuntimeError, ValueError) as exc:
+        except Exception as exc:  # a bad manifest, a file that does not unpickle...
             return self._refuse(exc)
         manifest = self.loaded.manifest
         logger.info("loaded %s version %s (%s, threshold %.3f, engine %s)", manifest.model_name,
@@ -89,7 +92,10 @@ class HeartPredictor(Model):
         return True
 
     def _refuse(self, exc: Exception) -> bool:
-        self.not_ready_reason = f"refusing to load {self.settings.model_dir}: {exc}"
+        """Not ready, with the reason in one log line (and in every 503)."""
+        detail = str(exc) if isinstance(exc, ManifestError | storage.StorageError) else None
+        reason = detail or storage.one_line(exc)
+        self.not_ready_reason = f"refusing to load {self.settings.model_dir}: {reason}"
         logger.error("%s", self.not_ready_reason)
         self.ready = False
         return False
@@ -122,11 +128,9 @@ class HeartPredictor(Model):
     def _predict_v1(self, model: inference.LoadedModel, body: Any) -> dict[str, Any]:
         instances = body.get("instances") if isinstance(body, Mapping) else None
         if not isinstance(instances, list) or not instances:
-            raise InvalidInput('expected {"instances": [[13 numbers], ...]} or a v2 request')
-        matrix = _v1_matrix(instances, model.manifest.feature_order)
-        if len(matrix) > self.settings.max_batch_size:
-            raise InvalidInput(f"the batch has {len(matrix)} rows, the limit is "
-                               f"{self.settings.max_batch_size}")  # fmt: skip
+            raise tensors.bad_request('expected {"instances": [[13 numbers], ...]} or v2')
+        order = model.manifest.feature_order
+        matrix = tensors.v1_matrix(instances, order, self.settings.max_batch_size)
         prediction = inference.predict(model, matrix)
         rows = zip(prediction.probability.tolist(), prediction.label.tolist(), strict=True)
         return {
@@ -159,17 +163,3 @@ class HeartPredictor(Model):
             "engine": self.loaded.serving,
         }
         return {"versions": [m.model_version] if m.model_version else [], "parameters": params}
-
-
-def _v1_matrix(instances: list[Any], order: list[str]) -> np.ndarray:
-    """v1 instances: lists of numbers in feature order, or objects keyed by feature."""
-    rows = []
-    for i, instance in enumerate(instances):
-        row = [instance.get(n) for n in order] if isinstance(instance, Mapping) else instance
-        if not isinstance(row, list) or len(row) != len(order):
-            raise InvalidInput(f"instance {i}: expected {len(order)} values ({', '.join(order)})")
-        rows.append([np.nan if v is None else v for v in row])
-    try:
-        return np.asarray(rows, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"instances must hold numbers ({exc})") from None

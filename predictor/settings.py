@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from predictor import storage
 from predictor.inference import ENGINES
 from transformer.settings import ServerSettings, server_parser
 from transformer.validation import DEFAULT_MAX_ROWS
@@ -12,15 +13,19 @@ from transformer.validation import DEFAULT_MAX_ROWS
 
 @dataclass(frozen=True)
 class PredictorSettings:
-    """``model_dir`` is a local path or a kserve-storage URI (s3://, gs://, pvc://, file://).
+    """``model_dir`` is a local path, ``file://``, ``pvc://`` or a kserve-storage URI.
 
     ``engine`` names the probability function (:data:`predictor.inference.ENGINES`).
+    ``storage_timeout_seconds`` bounds a remote download; ``pvc_mount_path`` is
+    where a ``pvc://<claim>/<path>`` claim is mounted (:mod:`predictor.storage`).
     """
 
     server: ServerSettings
     model_dir: str
     engine: str
     max_batch_size: int
+    storage_timeout_seconds: float = storage.DEFAULT_TIMEOUT_SECONDS
+    pvc_mount_path: str = storage.PVC_MOUNT_PATH
 
     @classmethod
     def parse(cls, argv: Sequence[str] | None, metrics_dir: str | None = None) -> PredictorSettings:
@@ -32,8 +37,19 @@ class PredictorSettings:
         parser.add_argument(
             "--max_batch_size", type=int, default=DEFAULT_MAX_ROWS, help="most rows per request"
         )
+        parser.add_argument(
+            "--storage_timeout_seconds", type=float, default=storage.DEFAULT_TIMEOUT_SECONDS,
+            help="bound on downloading a remote --model_dir (s3://, gs://, ...)",
+        )  # fmt: skip
+        parser.add_argument(
+            "--pvc_mount_path", default=storage.PVC_MOUNT_PATH,
+            help="where the claim of a pvc://<claim>/<path> --model_dir is mounted",
+        )  # fmt: skip
         args = parser.parse_args(argv)
         if args.max_batch_size < 1:
             parser.error("--max_batch_size must be >= 1")
+        if args.storage_timeout_seconds <= 0:
+            parser.error("--storage_timeout_seconds must be > 0")
         server = ServerSettings.from_args(args, metrics_dir)
-        return cls(server, args.model_dir, args.engine, args.max_batch_size)
+        return cls(server, args.model_dir, args.engine, args.max_batch_size,
+                   args.storage_timeout_seconds, args.pvc_mount_path)  # fmt: skip
