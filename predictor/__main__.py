@@ -12,9 +12,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     metrics_dir = metrics.prepare(argv)
     from predictor.model import HeartPredictor
     from predictor.settings import PredictorSettings
-    from transformer.server import BoundModelServer
+    from transformer.server import BoundModelServer, configure_logging
 
     settings = PredictorSettings.parse(argv, metrics_dir)
+    configure_logging(settings.server)
     model = HeartPredictor(settings)
     model.load()
     BoundModelServer(**settings.server.server_kwargs()).start([model])

@@ -14,10 +14,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     from kserve.predictor_config import PredictorConfig
 
     from transformer.model import HeartTransformer
-    from transformer.server import BoundModelServer
+    from transformer.server import BoundModelServer, configure_logging
     from transformer.settings import TransformerSettings
 
     settings = TransformerSettings.parse(argv, metrics_dir)
+    configure_logging(settings.server)
     model = HeartTransformer(settings)
     first = model.check_at_startup()
     if first.ok:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import glob
 import os
 import shutil
 import tempfile
@@ -29,15 +30,26 @@ def peek_workers(argv: Sequence[str] | None) -> int:
     return int(known.workers)
 
 
+def wipe(path: str) -> int:
+    """Remove the multiprocess ``*.db`` files under ``path``; returns how many."""
+    stale = glob.glob(os.path.join(path, "*.db"))
+    for name in stale:
+        os.remove(name)
+    return len(stale)
+
+
 def prepare(argv: Sequence[str] | None) -> str | None:
     """The multiprocess directory for this server, or ``None`` with one worker.
 
-    Honours a ``PROMETHEUS_MULTIPROC_DIR`` set by the operator; otherwise
-    creates a private directory, removed when the server exits.
+    Honours a ``PROMETHEUS_MULTIPROC_DIR`` set by the operator, wiping the
+    ``*.db`` files a previous run left there (prometheus_client's advice:
+    stale files would add the old counts to the new ones); otherwise creates
+    a private directory, removed when the server exits.
     """
     existing = os.environ.get(ENV)
     if existing:
         os.makedirs(existing, exist_ok=True)
+        wipe(existing)
         return existing
     if peek_workers(argv) <= 1:
         return None

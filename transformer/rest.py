@@ -5,7 +5,10 @@ Shared by the transformer and the predictor. On top of
 
 - listens on ``bind_address`` instead of KServe's fixed ``0.0.0.0``;
 - answers bad bodies (malformed JSON, not v2) with 400, not FastAPI's 422;
-- says *why* a model is not ready (readiness routes and 503 bodies);
+- says *why* a model is not ready (readiness routes and 503 bodies), without
+  logging every probe;
+- answers our errors with their status and body (a bad request lists its
+  problems) and logs counts and field names of bad requests, never a value;
 - serves model metadata with ``versions`` and ``parameters`` (contract hash,
   model version, feature order) that KServe's response model would drop;
 - aggregates ``/metrics`` across uvicorn workers (``PROMETHEUS_MULTIPROC_DIR``);
@@ -38,6 +41,11 @@ def silence_fastapi_deprecations() -> None:
 def not_ready_reason(dataplane: DataPlane, name: str) -> str:
     model = dataplane.model_registry.get_model(name)
     return str(getattr(model, "not_ready_reason", "") or "")
+
+
+def loggable(message: str, limit: int = 300) -> str:
+    """KServe's own 400 messages, bounded (ours log counts and fields only)."""
+    return message if len(message) <= limit else message[:limit] + f"... ({len(message)} chars)"
 
 
 class BoundRESTServer(RESTServer):
@@ -86,13 +94,19 @@ class BoundRESTServer(RESTServer):
     async def _server_ready(self) -> JSONResponse:
         for name in self.dataplane.model_registry.get_models():
             if not await self.dataplane.model_registry.is_model_ready(name):
-                raise ModelNotReady(name)
+                return self._not_ready(name)
         return JSONResponse({"ready": True})
 
     async def _model_ready(self, model_name: str) -> JSONResponse:
         if not await self.dataplane.model_ready(model_name):
-            raise ModelNotReady(model_name)
+            return self._not_ready(model_name)
         return JSONResponse({"name": model_name, "ready": True})
+
+    def _not_ready(self, name: str) -> JSONResponse:
+        """503 with the reason; not logged (probes ask every few seconds; load logged it)."""
+        reason = not_ready_reason(self.dataplane, name)
+        message = f"{ModelNotReady(name)}{' ' + reason if reason else ''}"
+        return JSONResponse(status_code=503, content={"error": message})
 
     async def _metadata(self, model_name: str) -> JSONResponse:
         metadata = await self.dataplane.model_metadata(model_name)
@@ -101,10 +115,9 @@ class BoundRESTServer(RESTServer):
         return JSONResponse({**metadata, **(extras() if extras else {})})
 
     async def _not_ready_handler(self, _: Request, exc: ModelNotReady) -> JSONResponse:
-        reason = not_ready_reason(self.dataplane, exc.model_name)
-        message = f"{exc}{' ' + reason if reason else ''}"
-        logger.warning("not ready: %s", message)
-        return JSONResponse(status_code=503, content={"error": message})
+        response = self._not_ready(exc.model_name)
+        logger.warning("request refused, model %s is not ready", exc.model_name)
+        return response
 
 
 async def _not_v2_handler(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -112,7 +125,7 @@ async def _not_v2_handler(_: Request, exc: RequestValidationError) -> JSONRespon
     errors = [e for e in exc.errors() if tuple(e.get("loc", ()))[-1:] != ("bytes",)]
     problems = [_describe(error) for error in errors or exc.errors()]
     message = "the body is not a valid v2 inference request: " + "; ".join(problems)
-    logger.warning("bad request: %s", message)
+    logger.warning("bad request: %s", loggable(message))
     return JSONResponse(status_code=400, content={"error": message})
 
 
@@ -125,10 +138,10 @@ def _describe(error: dict[str, Any]) -> str:
 
 
 async def _invalid_input_handler(_: Request, exc: InvalidInput) -> JSONResponse:
-    logger.warning("bad request: %s", exc)
+    logger.warning("bad request: %s", loggable(str(exc)))
     return JSONResponse(status_code=400, content={"error": str(exc)})
 
 
 async def _serving_error_handler(_: Request, exc: ServingError) -> JSONResponse:
-    logger.warning("%s: %s", type(exc).__name__, exc.reason)
-    return JSONResponse(status_code=int(exc.status), content={"error": exc.reason})
+    logger.warning("%s: %s", type(exc).__name__, exc.log_text)
+    return JSONResponse(status_code=int(exc.status), content=exc.body())

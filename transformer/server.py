@@ -28,10 +28,20 @@ from kserve.protocol.grpc.server import GRPCServer
 from kserve.protocol.grpc.servicer import InferenceServicer
 from kserve.protocol.rest.multiprocess.server import RESTServerMultiProcess, RESTServerProcess
 
+from transformer.dataplane import LenientDataPlane
 from transformer.errors import ServingError
-from transformer.rest import BoundRESTServer, not_ready_reason
+from transformer.rest import BoundRESTServer, loggable
+from transformer.settings import ServerSettings
 
 FASTAPI_APP = "kserve.model_server:app"
+
+
+def configure_logging(settings: ServerSettings) -> None:
+    """KServe's log format from the first line on (the model loads before ModelServer exists)."""
+    if settings.configure_logging:
+        from kserve import logging as kserve_logging
+
+        kserve_logging.configure_logging(settings.log_config_file)
 
 
 def listen_address(host: str, port: int) -> str:
@@ -46,10 +56,10 @@ class ReasonInterceptor(ExceptionToStatusInterceptor):
         self, ex: Exception, request_or_iterator: Any, context: Any, method_name: str
     ) -> None:
         if isinstance(ex, ServingError):
-            logger.warning("%s: %s (%s)", type(ex).__name__, ex.reason, method_name)
+            logger.warning("%s: %s (%s)", type(ex).__name__, ex.log_text, method_name)
             await context.abort(ex.grpc_code, ex.reason)
         elif isinstance(ex, InvalidInput):
-            logger.warning("bad request: %s (%s)", ex.reason, method_name)
+            logger.warning("bad request: %s (%s)", loggable(ex.reason), method_name)
             await context.abort(StatusCode.INVALID_ARGUMENT, ex.reason)
         elif isinstance(ex, ModelNotReady):
             await context.abort(StatusCode.UNAVAILABLE, str(ex))
@@ -145,6 +155,8 @@ class BoundModelServer(ModelServer):
         super().__init__(**kwargs)
         self.bind_address = bind_address
         self.metrics_dir = metrics_dir
+        # NaN in v1 bodies as on the v2 route (see transformer.dataplane).
+        self.dataplane = LenientDataPlane(model_registry=self.registered_models)
 
     def start(self, models: list[BaseKServeModel]) -> None:
         self._register_all(models)
@@ -187,11 +199,11 @@ class BoundModelServer(ModelServer):
         )  # fmt: skip
 
     def _register_all(self, models: list[BaseKServeModel]) -> None:
-        """Register every model, ready or not: a not-ready one answers 503 with its reason."""
+        """Register every model, ready or not: a not-ready one answers 503 with its reason.
+
+        Nothing is logged here: a model that failed to load said why already.
+        """
         for model in models:
             self.register_model(model)
             model.enable_latency_logging = self.enable_latency_logging
             model.start()
-            if not model.ready:
-                reason = not_ready_reason(self.dataplane, model.name)
-                logger.error("model %s is not ready: %s", model.name, reason)

@@ -11,6 +11,7 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from transformer.validation import DEFAULT_MAX_ROWS
 
@@ -46,6 +47,8 @@ class ServerSettings:
     enable_grpc: bool
     enable_latency_logging: bool
     metrics_dir: str | None = None
+    configure_logging: bool = True
+    log_config_file: str | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, metrics_dir: str | None) -> ServerSettings:
@@ -54,6 +57,7 @@ class ServerSettings:
         return cls(
             args.model_name, args.bind_address, args.http_port, args.grpc_port, args.workers,
             args.max_threads, args.enable_grpc, args.enable_latency_logging, metrics_dir,
+            args.configure_logging, args.log_config_file,
         )  # fmt: skip
 
     def server_kwargs(self) -> dict[str, Any]:
@@ -85,9 +89,32 @@ def transformer_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def predictor_address(host: str, use_ssl: bool = False) -> str:
+    """``host:port`` for ``--predictor_host``; port 80 (443 with TLS) when none is given.
+
+    KServe starts a transformer with ``--predictor_host <name>.<namespace>``
+    (no port): its Service listens on 80. gRPC would dial 443 for a bare
+    host, so the port is made explicit for both protocols, as KServe's own
+    ``InferenceGRPCClient`` does.
+    """
+    if "://" in host or "/" in host or not host:
+        raise ValueError(f"--predictor_host must be host[:port], got {host!r}")
+    try:
+        port = urlsplit(f"//{host}").port
+    except ValueError as exc:
+        raise ValueError(f"--predictor_host {host!r}: {exc}") from None
+    return host if port is not None else f"{host}:{443 if use_ssl else 80}"
+
+
 @dataclass(frozen=True)
 class TransformerSettings:
-    """``predictor_host`` is ``host:port`` of the predictor's REST or gRPC port."""
+    """How the transformer reaches the predictor.
+
+    ``predictor_host`` is ``host[:port]`` of the predictor's REST or gRPC
+    port (port 80, or 443 with ``use_ssl``, when absent: KServe passes the
+    predictor Service's name alone). ``retries`` re-dials a predictor that
+    could not be reached (REST: connection errors; gRPC: UNAVAILABLE).
+    """
 
     server: ServerSettings
     predictor_host: str
@@ -96,6 +123,7 @@ class TransformerSettings:
     retries: int
     max_batch_size: int
     contract_check_interval_seconds: float
+    use_ssl: bool = False
 
     @classmethod
     def parse(
@@ -105,6 +133,12 @@ class TransformerSettings:
         args = parser.parse_args(argv)
         if not args.predictor_host:
             parser.error("--predictor_host is required (host:port of the predictor)")
+        try:
+            predictor_address(args.predictor_host, args.predictor_use_ssl)
+        except ValueError as exc:
+            parser.error(str(exc))
+        if args.predictor_request_retries < 0:
+            parser.error("--predictor_request_retries must be >= 0")
         if args.predictor_protocol == "v1":
             parser.error("--predictor_protocol must be v2 or grpc-v2 (the predictor speaks v2)")
         if args.max_batch_size < 1:
@@ -113,5 +147,5 @@ class TransformerSettings:
             ServerSettings.from_args(args, metrics_dir), args.predictor_host,
             args.predictor_protocol, float(args.predictor_request_timeout_seconds),
             args.predictor_request_retries, args.max_batch_size,
-            args.contract_check_interval_seconds,
+            args.contract_check_interval_seconds, bool(args.predictor_use_ssl),
         )  # fmt: skip
