@@ -3,29 +3,29 @@
 Every failure becomes a :mod:`transformer.errors` error with a clear reason
 and a bounded wait: a predictor 4xx is passed back as a 4xx, a predictor
 that is down, refuses or times out is :class:`PredictorUnavailableError` (503 /
-UNAVAILABLE). Clients are created lazily inside the serving event loop (and
-in each worker process), never at import or pickling time.
+UNAVAILABLE). Reasons say "the predictor", never its internal address.
+
+One client per process, reused by requests and metadata checks alike. It is
+created lazily inside the serving event loop (and in each worker process),
+never at import or pickling time.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import grpc
 import httpx
+import orjson
 from grpc import aio
-from kserve.inference_client import InferenceRESTClient, RESTConfig
 from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
 from kserve.protocol.grpc.grpc_predict_v2_pb2_grpc import GRPCInferenceServiceStub
 from kserve.protocol.infer_type import InferRequest, InferResponse
 
-from transformer.errors import (
-    GRPC_TO_ERROR,
-    PredictorFailedError,
-    PredictorRejectedError,
-    PredictorUnavailableError,
-    ServingError,
-)
+from transformer.client_errors import from_grpc, from_http, unreachable
+from transformer.settings import predictor_address
 
 #: Reconnect quickly after the predictor comes back (gRPC's default backs off to 120 s).
 _CHANNEL_OPTIONS = [
@@ -33,6 +33,9 @@ _CHANNEL_OPTIONS = [
     ("grpc.min_reconnect_backoff_ms", 250),
     ("grpc.max_reconnect_backoff_ms", 2000),
 ]
+#: gRPC refuses a retry policy with more attempts than this.
+_GRPC_MAX_ATTEMPTS = 5
+_INFERENCE_HEADER = "inference-header-content-length"
 
 
 @dataclass(frozen=True)
@@ -48,69 +51,102 @@ class PredictorMetadata:
 class PredictorClient(Protocol):
     async def infer(self, request: InferRequest) -> InferResponse: ...
     async def metadata(self, model_name: str, timeout: float) -> PredictorMetadata: ...
+    async def close(self) -> None: ...
 
 
 class RestPredictor:
-    """REST v2 at ``http://host:port``."""
+    """REST v2 at ``http(s)://host:port``; ``retries`` re-dials failed connections."""
 
-    def __init__(self, host: str, timeout: float) -> None:
-        self.base_url = f"http://{host}"
+    def __init__(self, host: str, timeout: float, retries: int = 0, use_ssl: bool = False):
+        self.base_url = f"{'https' if use_ssl else 'http'}://{predictor_address(host, use_ssl)}"
         self.timeout = timeout
-        self._client: InferenceRESTClient | None = None
+        self.retries = retries
+        self._http: httpx.AsyncClient | None = None
 
     @property
-    def client(self) -> InferenceRESTClient:
-        if self._client is None:
-            config = RESTConfig(protocol="v2", timeout=self.timeout, retries=0)
-            self._client = InferenceRESTClient(config)
-        return self._client
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            transport = httpx.AsyncHTTPTransport(retries=self.retries)
+            self._http = httpx.AsyncClient(
+                base_url=self.base_url, transport=transport, timeout=self.timeout
+            )
+        return self._http
 
     async def infer(self, request: InferRequest) -> InferResponse:
-        try:
-            response = await self.client.infer(
-                self.base_url, data=request, model_name=str(request.model_name)
-            )
-        except httpx.HTTPStatusError as exc:
-            raise _from_http(exc.response) from None
-        except httpx.TransportError as exc:
-            raise _unreachable(self.base_url, exc) from None
-        assert isinstance(response, InferResponse)
-        return response
+        body, json_length = request.to_rest()
+        headers = {"content-type": "application/json"}
+        if json_length:
+            headers = {"content-type": "application/octet-stream",
+                       _INFERENCE_HEADER: str(json_length)}  # fmt: skip
+        content = body if isinstance(body, bytes) else orjson.dumps(body)
+        url = f"/v2/models/{request.model_name}/infer"
+        response = await self._send("POST", url, content=content, headers=headers)
+        length = response.headers.get(_INFERENCE_HEADER)
+        if length:
+            return InferResponse.from_bytes(response.content, int(length))
+        return InferResponse.from_rest(orjson.loads(response.content))
 
     async def metadata(self, model_name: str, timeout: float) -> PredictorMetadata:
-        url = f"{self.base_url}/v2/models/{model_name}"
-        try:
-            async with httpx.AsyncClient(timeout=timeout) as http:
-                response = await http.get(url)
-        except httpx.TransportError as exc:
-            raise _unreachable(self.base_url, exc) from None
-        if not response.is_success:
-            raise _from_http(response)
+        response = await self._send("GET", f"/v2/models/{model_name}", timeout=timeout)
         body = response.json()
         params = {str(k): str(v) for k, v in (body.get("parameters") or {}).items()}
         return PredictorMetadata(body["name"], body.get("versions") or [], body["inputs"], params)
 
+    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self.http.request(method, url, **kwargs)
+        except httpx.TransportError as exc:
+            raise unreachable(exc) from None
+        if not response.is_success:
+            raise from_http(response)
+        return response
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
 
 class GrpcPredictor:
-    """gRPC v2 at ``host:port``."""
+    """gRPC v2 at ``host:port``; ``retries`` retries calls that fail UNAVAILABLE."""
 
-    def __init__(self, host: str, timeout: float) -> None:
-        self.host = host
+    def __init__(self, host: str, timeout: float, retries: int = 0, use_ssl: bool = False):
+        self.target = predictor_address(host, use_ssl)
         self.timeout = timeout
+        self.retries = retries
+        self.use_ssl = use_ssl
+        self._channel: aio.Channel | None = None
         self._stub: GRPCInferenceServiceStub | None = None
+
+    def channel_options(self) -> list[tuple[str, Any]]:
+        if self.retries <= 0:
+            return [*_CHANNEL_OPTIONS, ("grpc.enable_retries", 0)]
+        policy = {
+            "maxAttempts": min(self.retries + 1, _GRPC_MAX_ATTEMPTS),
+            "initialBackoff": "0.1s", "maxBackoff": "1s", "backoffMultiplier": 2,
+            "retryableStatusCodes": ["UNAVAILABLE"],
+        }  # fmt: skip
+        config = {"methodConfig": [{"name": [{}], "retryPolicy": policy}]}
+        return [*_CHANNEL_OPTIONS, ("grpc.enable_retries", 1),
+                ("grpc.service_config", json.dumps(config))]  # fmt: skip
 
     @property
     def stub(self) -> GRPCInferenceServiceStub:
         if self._stub is None:
-            channel = aio.insecure_channel(self.host, options=_CHANNEL_OPTIONS)
-            self._stub = GRPCInferenceServiceStub(channel)
+            options = self.channel_options()
+            if self.use_ssl:
+                credentials = grpc.ssl_channel_credentials()
+                self._channel = aio.secure_channel(self.target, credentials, options=options)
+            else:
+                self._channel = aio.insecure_channel(self.target, options=options)
+            self._stub = GRPCInferenceServiceStub(self._channel)
         return self._stub
 
     async def infer(self, request: InferRequest) -> InferResponse:
         try:
             response = await self.stub.ModelInfer(request.to_grpc(), timeout=self.timeout)
         except aio.AioRpcError as exc:
-            raise _from_grpc(self.host, exc) from None
+            raise from_grpc(exc, self.target) from None
         return InferResponse.from_grpc(response)
 
     async def metadata(self, model_name: str, timeout: float) -> PredictorMetadata:
@@ -120,7 +156,7 @@ class GrpcPredictor:
             response = await call
             trailing = await call.trailing_metadata()
         except aio.AioRpcError as exc:
-            raise _from_grpc(self.host, exc) from None
+            raise from_grpc(exc, self.target) from None
         inputs = [
             {"name": t.name, "datatype": t.datatype, "shape": list(t.shape)}
             for t in response.inputs
@@ -128,34 +164,14 @@ class GrpcPredictor:
         params = {str(k): str(v) for k, v in (trailing or ())}
         return PredictorMetadata(response.name, list(response.versions), inputs, params)
 
-
-def make_client(protocol: str, host: str, timeout: float) -> RestPredictor | GrpcPredictor:
-    return GrpcPredictor(host, timeout) if protocol == "grpc-v2" else RestPredictor(host, timeout)
-
-
-def _unreachable(where: str, exc: Exception) -> PredictorUnavailableError:
-    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "is unreachable"
-    return PredictorUnavailableError(f"the predictor at {where} {kind} ({type(exc).__name__})")
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close()
+        self._channel = self._stub = None
 
 
-def _from_http(response: httpx.Response) -> ServingError:
-    try:
-        message = str(response.json().get("error", response.text))
-    except ValueError:
-        message = response.text[:300]
-    text = f"predictor answered {response.status_code}: {message}"
-    if response.status_code in (502, 503, 504):
-        return PredictorUnavailableError(text)
-    if 400 <= response.status_code < 500:
-        return PredictorRejectedError(text, response.status_code)
-    return PredictorFailedError(text)
-
-
-def _from_grpc(host: str, exc: aio.AioRpcError) -> ServingError:
-    code = exc.code()
-    text = f"predictor at {host} answered {code.name}: {exc.details()}"
-    if code in GRPC_TO_ERROR:
-        return GRPC_TO_ERROR[code](text)
-    if code.name in ("INVALID_ARGUMENT", "NOT_FOUND", "FAILED_PRECONDITION", "OUT_OF_RANGE"):
-        return PredictorRejectedError(text, 404 if code.name == "NOT_FOUND" else 400)
-    return PredictorFailedError(text)
+def make_client(
+    protocol: str, host: str, timeout: float, retries: int = 0, use_ssl: bool = False
+) -> RestPredictor | GrpcPredictor:
+    kind = GrpcPredictor if protocol == "grpc-v2" else RestPredictor
+    return kind(host, timeout, retries, use_ssl)

@@ -3,14 +3,14 @@
 ``preprocess`` turns a v2 or v1 request into the contract's FP32 matrix (a
 400 / INVALID_ARGUMENT listing every problem otherwise), ``predict`` sends it
 to the predictor, ``postprocess`` returns ``risk``, ``label`` and the model
-version. Readiness includes a cached check of the predictor's metadata
-against the contract (:mod:`transformer.handshake`).
+version. Readiness includes a cached, single-flight check of the
+predictor's metadata against the contract (:mod:`transformer.handshake`,
+:mod:`transformer.readiness`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from kserve import Model
@@ -20,7 +20,8 @@ from kserve.protocol.infer_type import InferRequest
 from transformer import decode, handshake
 from transformer.client import GrpcPredictor, RestPredictor, make_client
 from transformer.contract import CONTRACT_HASH, FEATURES
-from transformer.errors import NotReadyError
+from transformer.errors import InvalidRequestError, NotReadyError
+from transformer.readiness import CachedCheck
 from transformer.settings import TransformerSettings
 from transformer.validation import ValidationError
 
@@ -33,8 +34,13 @@ class HeartTransformer(Model):
         super().__init__(settings.server.model_name)
         self.settings = settings
         self._client: RestPredictor | GrpcPredictor | None = None
-        self._last = handshake.Handshake("the predictor has not been checked yet")
-        self._checked_at = -float("inf")
+        self.timeout = min(settings.timeout_seconds, HANDSHAKE_TIMEOUT_SECONDS)
+        self.checks = CachedCheck(
+            self._check_predictor,
+            settings.contract_check_interval_seconds,
+            deadline=self.timeout + 1.0,
+            first=handshake.Handshake("the predictor has not been checked yet"),
+        )
         self.ready = True
 
     def __getstate__(self) -> dict[str, Any]:
@@ -45,7 +51,8 @@ class HeartTransformer(Model):
     def client(self) -> RestPredictor | GrpcPredictor:
         if self._client is None:
             s = self.settings
-            self._client = make_client(s.predictor_protocol, s.predictor_host, s.timeout_seconds)
+            self._client = make_client(s.predictor_protocol, s.predictor_host, s.timeout_seconds,
+                                       s.retries, s.use_ssl)  # fmt: skip
         return self._client
 
     def start(self) -> None:
@@ -53,27 +60,29 @@ class HeartTransformer(Model):
 
     @property
     def not_ready_reason(self) -> str:
-        return self._last.reason
+        return self.checks.last.reason
 
     async def healthy(self) -> bool:
-        if time.monotonic() - self._checked_at >= self.settings.contract_check_interval_seconds:
-            await self.check_predictor()
-        return self.ready and self._last.ok
+        """From the last predictor check, never waiting for the predictor (see readiness)."""
+        return self.ready and self.checks.current().ok
 
     def check_at_startup(self) -> handshake.Handshake:
-        """One check before serving, in its own event loop (its client is then dropped)."""
+        """One check before serving, in its own event loop (its client is then closed)."""
         loop = asyncio.new_event_loop()  # not asyncio.run: KServe's start needs a current loop
         try:
-            return loop.run_until_complete(self.check_predictor())
+            return loop.run_until_complete(self._startup_check())
         finally:
-            self._client = None
             loop.close()
 
-    async def check_predictor(self) -> handshake.Handshake:
-        timeout = min(self.settings.timeout_seconds, HANDSHAKE_TIMEOUT_SECONDS)
-        self._last = await handshake.check(self.client, self.name, timeout)
-        self._checked_at = time.monotonic()
-        return self._last
+    async def _startup_check(self) -> handshake.Handshake:
+        try:
+            return await self.checks.refresh()
+        finally:
+            await self.client.close()
+            self._client = None
+
+    async def _check_predictor(self) -> handshake.Handshake:
+        return await handshake.check(self.client, self.name, self.timeout)
 
     async def preprocess(self, payload: Any, headers: Any = None) -> InferRequest:
         max_rows = self.settings.max_batch_size
@@ -84,7 +93,7 @@ class HeartTransformer(Model):
             else:
                 matrix = decode.v1_matrix(payload, max_rows)
         except ValidationError as exc:
-            raise InvalidInput(exc.summary()) from None
+            raise InvalidRequestError(exc.problems) from None
         request_id = payload.id if isinstance(payload, InferRequest) else None
         return decode.features_request(matrix, self.name, request_id)
 
@@ -96,7 +105,7 @@ class HeartTransformer(Model):
     async def __call__(self, body: Any, headers: Any = None, verb: Any = None) -> Any:
         response, response_headers = await super().__call__(body, headers=headers)
         risk, labels = decode.risk_and_labels(response)
-        version = response.model_version or self._last.model_version
+        version = response.model_version or self.checks.last.model_version
         if isinstance(body, InferRequest):
             return decode.v2_response(risk, labels, version, body), response_headers
         return decode.v1_response(risk, labels, version), response_headers
@@ -114,11 +123,12 @@ class HeartTransformer(Model):
         ]
 
     def metadata_extras(self) -> dict[str, Any]:
+        version = self.checks.last.model_version
         return {
-            "versions": [self._last.model_version] if self._last.model_version else [],
+            "versions": [version] if version else [],
             "parameters": {
                 "contract_hash": CONTRACT_HASH,
-                "predictor_model_version": self._last.model_version,
+                "predictor_model_version": version,
                 "predictor_protocol": self.settings.predictor_protocol,
             },
         }

@@ -1,0 +1,65 @@
+"""Predictor failures -> the transformer's errors, with reasons safe to show a client.
+
+A predictor 4xx stays a 4xx (its message passed back), 502/503/504 and a
+predictor that cannot be reached are :class:`PredictorUnavailableError`
+(503 / UNAVAILABLE), anything else a bad gateway. Reasons say "the
+predictor", never its internal address.
+"""
+
+from __future__ import annotations
+
+import re
+
+import grpc
+import httpx
+from grpc import aio
+
+from transformer.errors import (
+    GRPC_TO_ERROR,
+    PredictorFailedError,
+    PredictorRejectedError,
+    PredictorUnavailableError,
+    ServingError,
+)
+
+#: Addresses gRPC core writes into its messages ("ipv4:10.0.0.7:80", "dns:host:80").
+_ADDRESS = re.compile(r"\b(?:ipv4|ipv6|dns|unix):[^\s,;)]+")
+#: gRPC core's words for "could not reach the server" (as opposed to the server's UNAVAILABLE).
+_TRANSPORT = re.compile(
+    r"failed to connect|Socket closed|DNS resolution failed|Connection (?:refused|reset|timed out)"
+    r"|connections to all backends failing|Broken pipe|Network is unreachable",
+    re.IGNORECASE,
+)
+
+
+def unreachable(exc: Exception) -> PredictorUnavailableError:
+    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "is unreachable"
+    return PredictorUnavailableError(f"the predictor {kind} ({type(exc).__name__})")
+
+
+def from_http(response: httpx.Response) -> ServingError:
+    try:
+        message = str(response.json().get("error", response.text))
+    except ValueError:
+        message = response.text[:300]
+    text = f"the predictor answered {response.status_code}: {message}"
+    if response.status_code in (502, 503, 504):
+        return PredictorUnavailableError(text)
+    if 400 <= response.status_code < 500:
+        return PredictorRejectedError(text, response.status_code)
+    return PredictorFailedError(text)
+
+
+def from_grpc(exc: aio.AioRpcError, target: str) -> ServingError:
+    code = exc.code()
+    details = _ADDRESS.sub("the predictor", (exc.details() or "").replace(target, "the predictor"))
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return PredictorUnavailableError("the predictor timed out (DEADLINE_EXCEEDED)")
+    if code == grpc.StatusCode.UNAVAILABLE and _TRANSPORT.search(details):
+        return PredictorUnavailableError("the predictor is unreachable (UNAVAILABLE)")
+    text = f"the predictor answered {code.name}: {details}"
+    if code in GRPC_TO_ERROR:
+        return GRPC_TO_ERROR[code](text)
+    if code.name in ("INVALID_ARGUMENT", "NOT_FOUND", "FAILED_PRECONDITION", "OUT_OF_RANGE"):
+        return PredictorRejectedError(text, 404 if code.name == "NOT_FOUND" else 400)
+    return PredictorFailedError(text)
