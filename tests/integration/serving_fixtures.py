@@ -8,6 +8,7 @@ a bounded timeout and always killed.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -33,6 +34,8 @@ class Server:
     http_port: int = field(default_factory=free_port)
     grpc_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    #: Variables added to (or, with None, removed from) the inherited environment.
+    env: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -55,8 +58,12 @@ class Server:
         ]
 
     def start(self) -> Server:
+        env = {**os.environ, **self.env}
+        clean = {k: v for k, v in env.items() if v is not None}
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen(self.command(), cwd=REPO, stdout=out, stderr=out)
+            self.process = subprocess.Popen(
+                self.command(), cwd=REPO, stdout=out, stderr=out, env=clean
+            )
         return self
 
     def wait_live(self, timeout: float = START_TIMEOUT) -> Server:
@@ -110,9 +117,11 @@ def wait_for(condition: object, timeout: float, every: float = 0.25) -> bool:
     return False
 
 
-def predictor_server(model_dir: Path, log_dir: Path, extra: Sequence[str] = ()) -> Server:
+def predictor_server(
+    model_dir: Path | str, log_dir: Path, extra: Sequence[str] = (), **env: str | None
+) -> Server:
     args = ["--model_dir", str(model_dir), "--model_name", "heart", *extra]
-    return Server("predictor", args, log_dir / f"predictor-{free_port()}.log")
+    return Server("predictor", args, log_dir / f"predictor-{free_port()}.log", env=env)
 
 
 def transformer_server(
@@ -171,3 +180,46 @@ def v2_columns(records: Sequence[dict[str, object]]) -> dict[str, object]:
         for name in FEATURE_NAMES
     ]
     return {"inputs": inputs}
+
+
+@dataclass
+class GrpcResult:
+    """A gRPC call's status, details and (when OK) response."""
+
+    code: object
+    details: str = ""
+    response: object = None
+
+
+def grpc_infer(address: str, request: object, timeout: float = 10) -> GrpcResult:
+    """One ModelInfer call with KServe's InferenceGRPCClient (no retries)."""
+    import asyncio
+
+    import grpc
+    from kserve import InferenceGRPCClient
+
+    async def call() -> GrpcResult:
+        client = InferenceGRPCClient(address, timeout=timeout, retries=0)
+        try:
+            return GrpcResult(grpc.StatusCode.OK, "", await client.infer(request))
+        except grpc.aio.AioRpcError as exc:
+            return GrpcResult(exc.code(), exc.details() or "")
+        finally:
+            await client.close()
+
+    return asyncio.run(call())
+
+
+def grpc_model_ready(address: str, model: str = "heart") -> bool:
+    import asyncio
+
+    from kserve import InferenceGRPCClient
+
+    async def call() -> bool:
+        client = InferenceGRPCClient(address, timeout=5, retries=0)
+        try:
+            return bool(await client.is_model_ready(model))
+        finally:
+            await client.close()
+
+    return asyncio.run(call())

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import time
 
 import grpc
+import httpx
 import pytest
 from kserve import InferenceGRPCClient, InferInput, InferRequest
 
 from tests.integration.serving_fixtures import Server, v2_columns
+from transformer.contract import FEATURE_NAMES
 
 pytestmark = pytest.mark.integration
 
@@ -100,7 +103,7 @@ def v2_cases() -> dict[str, tuple[object, list[str]]]:
         "NaN where not allowed": (nan, ["'age'", "required"]),
         "inf": (inf, ["'oldpeak'", "finite"]),
         "BYTES for a numeric field": (bytes_numeric, ["'chol'", "datatype"]),
-        "data not matching datatype": (wrong_data, ["'trestbps'", "FP64"]),
+        "data not matching datatype": (wrong_data, ["'trestbps'", "not a number", "'abc'"]),
         "mismatched shapes": (shapes, ["differ in length", "age=1"]),
         "missing field": (missing, ["'sex'", "required"]),
         "unknown field": (unknown, ["'bmi'", "not a field"]),
@@ -132,7 +135,108 @@ def test_malformed_json_v1(transformer_rest: Server) -> None:
         headers={"content-type": "application/json"},
     )
     assert response.status_code == 400
-    assert "Unrecognized request format" in response.json()["error"]
+    assert "malformed JSON" in response.json()["error"] and "column 2" in response.json()["error"]
+
+
+def post_json_text(server: Server, path: str, text: str) -> httpx.Response:
+    """A body as written by Python's json (NaN / Infinity literals), not httpx's encoder."""
+    return server.post(path, content=text.encode(), headers={"content-type": "application/json"})
+
+
+def test_v1_nan_literal_is_missing_where_allowed(transformer_rest: Server) -> None:
+    body = json.dumps({"instances": [with_field(ca=math.nan)]})
+    assert post_json_text(transformer_rest, "/v1/models/heart:predict", body).status_code == 200
+    body = json.dumps({"instances": [with_field(age=math.nan, chol=math.inf)]})
+    response = post_json_text(transformer_rest, "/v1/models/heart:predict", body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert "row 0, field 'age': is required" in error and "field 'chol': must be finite" in error
+
+
+#: One v2 column changed -> the (row, field, value) the 400 must name.
+V2_TYPED_CASES = {
+    "UINT8 below 0": ("age", "UINT8", [-1], (0, "age", "-1")),
+    "UINT8 above 255": ("chol", "UINT8", [300], (0, "chol", "300")),
+    "INT64 overflow": ("thalach", "INT64", [1e30], (0, "thalach", "1e+30")),
+    "decimal in INT32 (was truncated)": ("ca", "INT32", [1.5], (0, "ca", "1.5")),
+    "decimal age in INT32 (was 17)": ("age", "INT32", [17.9], (0, "age", "17.9")),
+    "JSON true (was 1)": ("fbs", "FP32", [True], (0, "fbs", "True")),
+}
+
+
+@pytest.mark.parametrize("case", list(V2_TYPED_CASES))
+def test_v2_values_the_datatype_cannot_hold(transformer_rest: Server, case: str) -> None:
+    name, datatype, data, (row, field, shown) = V2_TYPED_CASES[case]
+    body = v2_body()
+    tensor(body, name).update(datatype=datatype, data=data)
+    response = transformer_rest.post("/v2/models/heart/infer", json=body)
+    assert response.status_code == 400, response.text
+    problem = response.json()["problems"][0]
+    assert (problem["row"], problem["field"], problem["value"]) == (row, field, shown)
+    assert problem["allowed"] and f"row {row}, field '{field}'" in response.json()["error"]
+
+
+def test_v2_duplicate_input_is_refused(transformer_rest: Server) -> None:
+    body = v2_body()
+    body["inputs"].append({"name": "age", "datatype": "FP32", "shape": [1], "data": [30]})
+    response = transformer_rest.post("/v2/models/heart/infer", json=body)
+    assert response.status_code == 400
+    assert "field 'age': is given more than once" in response.json()["error"]
+
+
+def features(data: list, shape: list[int], datatype: str = "FP64") -> dict:
+    return {"inputs": [{"name": "features", "datatype": datatype, "shape": shape, "data": data}]}
+
+
+ROW = [61, 1, 4, 140, 260, 0, 2, 120, 1, 2, 2, 2, 7]
+#: Direct predictor requests (path, JSON text) -> words its 400 must contain.
+PREDICTOR_CASES = {
+    "v1 nested lists (was a 500 from ONNX)": (
+        "/v1/models/heart:predict", json.dumps({"instances": [[[1]] * 13]}),
+        ["row 0, field 'age'", "not a list"]),
+    "v1 unknown keys (were dropped)": (
+        "/v1/models/heart:predict",
+        json.dumps({"instances": [dict(zip(FEATURE_NAMES, ROW, strict=True)) | {"bmi": 24}]}),
+        ["row 0, field 'bmi'", "not a feature"]),
+    "inf": ("/v2/models/heart/infer", json.dumps(features([*ROW[:12], math.inf], [1, 13])),
+            ["row 0, field 'thal'", "not a finite float32"]),
+    "1e40 overflows float32": (
+        "/v2/models/heart/infer", json.dumps(features([*ROW[:4], 1e40, *ROW[5:]], [1, 13])),
+        ["row 0, field 'chol'", "1e+40"]),
+    "UINT8 overflow": (
+        "/v2/models/heart/infer", json.dumps(features([*ROW[:4], 300, *ROW[5:]], [1, 13], "UINT8")),
+        ["row 0, field 'chol'", "does not fit UINT8"]),
+    "v1 NaN literal is missing": (
+        "/v1/models/heart:predict", json.dumps({"instances": [[*ROW[:11], math.nan, ROW[12]]]}),
+        []),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(PREDICTOR_CASES))
+def test_predictor_refuses_what_it_cannot_score(predictor: Server, case: str) -> None:
+    path, text, words = PREDICTOR_CASES[case]
+    response = post_json_text(predictor, path, text)
+    assert response.status_code == (400 if words else 200), response.text
+    for word in words:
+        assert word in response.json()["error"]
+
+
+def test_error_size_is_bounded_and_values_stay_out_of_logs(transformer_rest: Server) -> None:
+    sentinel = 987654.25
+    records = [dict.fromkeys(FEATURE_NAMES, sentinel)] * MAX_BATCH  # 13 bad fields per row
+    logged_before = transformer_rest.log.stat().st_size
+    response = transformer_rest.post("/v1/models/heart:predict", json={"instances": records})
+    assert response.status_code == 400
+    body = response.json()
+    assert len(response.content) < 20_000  # was 1.36 MB
+    assert body["problem_count"] == MAX_BATCH * 13 and len(body["problems"]) == 20
+    assert body["error"].endswith(f"and {MAX_BATCH * 13 - 20} more problems")
+    time.sleep(0.2)
+    with transformer_rest.log.open("rb") as log:
+        log.seek(logged_before)
+        new_lines = log.read().decode()
+    assert str(sentinel) not in new_lines and len(new_lines) < 5_000  # was a 1.36 MB line
+    assert "13312 problem(s) in 1024 rows; fields: age, ca, chol" in new_lines
 
 
 def test_grpc_invalid_argument_names_fields(transformer_grpc: Server) -> None:

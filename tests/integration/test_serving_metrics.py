@@ -100,3 +100,19 @@ def test_only_loopback_listens(predictor: Server, transformer_rest: Server, two_
         addresses = listening(server)
         assert addresses, f"{server.module} listens nowhere?"
         assert addresses <= {"127.0.0.1", "::ffff:127.0.0.1"}, addresses
+
+
+def test_operator_metrics_dir_starts_from_zero(synthetic_model_dir, serving_logs, tmp_path):
+    """A PROMETHEUS_MULTIPROC_DIR kept across restarts does not add the old counts."""
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    tensor = {"name": "features", "datatype": "FP32", "shape": [1, 13], "data": [1] * 13}
+    for requests in (3, 2):  # a run, then a restart on the same directory
+        pred = predictor_server(synthetic_model_dir, serving_logs, ["--engine", "sklearn"], **env)
+        try:
+            pred.start().wait_ready()
+            for _ in range(requests):
+                assert pred.post("/v2/models/heart/infer", json={"inputs": [tensor]}).is_success
+            assert count(pred, "request_predict_seconds") == requests
+        finally:
+            pred.stop()
+    assert list(tmp_path.glob("*.db"))  # multiprocess mode was on
