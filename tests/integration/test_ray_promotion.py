@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
+from tests.integration.training_fixtures import mlflow_in_process
 from training.data import load_site
 from training.evaluate import CVSettings, evaluate
 from training.publish import publish
@@ -25,9 +26,9 @@ SAME, OTHER = CVSettings(folds=3, repeats=1, seed=0), CVSettings(folds=4, repeat
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory, data_source: str) -> Iterator[Path]:
     folder = tmp_path_factory.mktemp("registry")
-    configure(TrackingSettings(f"sqlite:///{folder / 'mlflow.db'}", "heart", folder / "mlruns"))
-    yield folder
-    mlflow.set_tracking_uri("")
+    with mlflow_in_process():
+        configure(TrackingSettings(f"sqlite:///{folder / 'mlflow.db'}", "heart", folder / "mlruns"))
+        yield folder
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import mlflow
 import psutil
 
 from tests.conftest import REPO, free_port
@@ -212,3 +213,24 @@ def _stop_tree(pid: int, grace: float = 2) -> None:
         with contextlib.suppress(psutil.NoSuchProcess):
             process.kill()
     psutil.wait_procs(alive, timeout=grace)
+
+
+@contextlib.contextmanager
+def mlflow_in_process() -> Iterator[None]:
+    """For the block, MLflow may be configured in the test process itself.
+
+    ``training.tracking.configure`` sets the tracking and registry URIs and
+    the active experiment, which MLflow keeps in module globals and
+    ``MLFLOW_*`` variables; left behind, later tests would read this store's
+    registry. All of it is reset when the block ends.
+    """
+    saved = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri("")
+        mlflow.set_registry_uri("")
+        mlflow.tracking.fluent._active_experiment_id = None  # no public way to forget it
+        for name in [k for k in os.environ if k.startswith("MLFLOW_")]:
+            del os.environ[name]
+        os.environ.update(saved)
