@@ -139,18 +139,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         client = IsvcClient.connect(settings.name, settings.namespace, settings.context)
         return run(args, settings, client)
-    except UnsafeTransitionError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    except WaitTimeoutError as exc:
-        print(f"timeout: {exc}", file=sys.stderr)
-        return EXIT_TIMEOUT
-    except RolloutFailedError as exc:
-        print(f"rollout failed: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except KubeError as exc:
-        print(f"cluster: {exc}", file=sys.stderr)
-        return EXIT_UNREACHABLE
+    except tuple(_FAILURES) as exc:
+        prefix, code = next(v for kind, v in _FAILURES.items() if isinstance(exc, kind))
+        print(f"{prefix}: {exc}", file=sys.stderr)
+        return code
+
+
+#: Each documented failure: the message prefix and the exit code (README, cluster).
+_FAILURES: dict[type[Exception], tuple[str, int]] = {
+    UnsafeTransitionError: ("refused", EXIT_REFUSED),
+    WaitTimeoutError: ("timeout", EXIT_TIMEOUT),
+    RolloutFailedError: ("rollout failed", EXIT_FAILED),
+    KubeError: ("cluster", EXIT_UNREACHABLE),
+}
 
 
 if __name__ == "__main__":

@@ -607,3 +607,28 @@ def test_cli_wait_times_out_while_the_revision_is_created() -> None:
     api = ScriptedApi([knative_stable(), knative_creating()])
     with pytest.raises(WaitTimeoutError, match="not rolled out after"):
         _run(["start", "--model-uri", V2, "--percent", "10"], api, timeout=0.05)
+
+
+@pytest.mark.parametrize(
+    ("error", "prefix", "code"),
+    [
+        ("UnsafeTransitionError", "refused", 3),
+        ("WaitTimeoutError", "timeout", 4),
+        ("RolloutFailedError", "rollout failed", 5),
+        ("KubeError", "cluster", 6),
+    ],
+)
+def test_main_maps_each_failure_to_its_documented_exit_code(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], error, prefix, code
+) -> None:
+    from delivery import canary, kube, patches
+
+    kind = getattr(kube, error, None) or getattr(patches, error)
+
+    def fail(*args: object, **kwargs: object) -> int:
+        raise kind("the reason")
+
+    monkeypatch.setattr(canary.IsvcClient, "connect", staticmethod(lambda *a: object()))
+    monkeypatch.setattr(canary, "run", fail)
+    assert canary.main(["status"]) == code
+    assert capsys.readouterr().err.strip() == f"{prefix}: the reason"
