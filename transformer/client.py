@@ -1,6 +1,6 @@
 """The transformer's calls to the predictor over REST v2 or gRPC v2.
 
-Every failure becomes a :mod:`transformer.errors` error with a clear reason
+Every failure becomes a :mod:`transformer.client_errors` error with a clear reason
 and a bounded wait: a predictor 4xx is passed back as a 4xx, a predictor
 that is down, refuses or times out is :class:`PredictorUnavailableError` (503 /
 UNAVAILABLE). Reasons say "the predictor", never its internal address.

@@ -102,11 +102,12 @@ def never_ready(spec: dict[str, Any], ports: dict[int, int]) -> bool:
 def refused(
     synthetic_model_dir: Path, tmp_path_factory: pytest.TempPathFactory, serving_logs: Path
 ) -> Iterator[dict[str, Server]]:
-    """A predictor on a model whose model.joblib gained a byte (sha256
-    mismatch), and a transformer in front of it over gRPC."""
+    """A predictor on a model whose model.onnx (the file its default engine
+    loads) gained a byte (sha256 mismatch), and a transformer in front of it
+    over gRPC."""
     model = tmp_path_factory.mktemp("tampered") / "model"
     shutil.copytree(synthetic_model_dir, model)
-    with (model / "model.joblib").open("ab") as handle:
+    with (model / "model.onnx").open("ab") as handle:
         handle.write(b"\0")
     servers: dict[str, Server] = {}
     try:

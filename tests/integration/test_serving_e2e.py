@@ -167,7 +167,7 @@ def test_predictor_metadata(predictor: Server) -> None:
     assert meta["versions"] == ["1"]
     assert meta["parameters"]["contract_hash"] == CONTRACT_HASH
     assert meta["parameters"]["feature_order"].split(",") == list(FEATURE_NAMES)
-    assert meta["parameters"]["engine"] == "onnxruntime"  # the path in use, parity-checked
+    assert meta["parameters"]["engine"] == "onnx"  # model.onnx, parity-checked at export
 
 
 def test_transformer_metadata(transformer_rest: Server) -> None:

@@ -26,7 +26,7 @@ def cleveland(data_source: str, tmp_path_factory: pytest.TempPathFactory) -> np.
     return matrix
 
 
-#: The default engine is ONNX Runtime (predictor.fastpath): it sums the trees in
+#: The default engine runs model.onnx in ONNX Runtime (predictor.engines): it sums the trees in
 #: float32, a few float32 ulps (measured <= 1.8e-7) from sklearn's float64 sum.
 FLOAT32_ATOL = 1e-6
 

@@ -12,8 +12,9 @@ from loadtest import config as load_config
 from loadtest.checks import Expect, check_rows
 from loadtest.loadgen import LoadResult
 from loadtest.slo import Totals, breaches
+from serving.problems import ValidationError
 from transformer.contract import N_FEATURES
-from transformer.validation import ValidationError, columns_to_matrix, records_to_matrix
+from transformer.validation import columns_to_matrix, records_to_matrix
 
 pytestmark = pytest.mark.unit
 

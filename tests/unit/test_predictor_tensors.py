@@ -7,10 +7,10 @@ import pytest
 from kserve.protocol.infer_type import InferInput, InferRequest, RequestedOutput
 
 from predictor import tensors
+from serving.errors import InvalidRequestError
+from serving.problems import ValidationError
 from transformer import decode
 from transformer.contract import FEATURE_NAMES
-from transformer.errors import InvalidRequestError
-from transformer.validation import ValidationError
 
 pytestmark = pytest.mark.unit
 

@@ -10,8 +10,7 @@ import pytest
 from grpc import aio
 
 from transformer.client import GrpcPredictor, RestPredictor
-from transformer.client_errors import from_grpc
-from transformer.errors import PredictorRejectedError, PredictorUnavailableError
+from transformer.client_errors import PredictorRejectedError, PredictorUnavailableError, from_grpc
 from transformer.settings import TransformerSettings, predictor_address
 
 pytestmark = pytest.mark.unit

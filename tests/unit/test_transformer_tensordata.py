@@ -1,4 +1,4 @@
-"""transformer.tensordata and transformer.decode: JSON tensor data read exactly, or refused."""
+"""serving.tensordata and transformer.decode: JSON tensor data read exactly, or refused."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from kserve.protocol.infer_type import InferInput, InferRequest
 
+from serving.problems import ValidationError
+from serving.tensordata import TensorDataError, numbers
 from transformer import decode
 from transformer.contract import FEATURE_NAMES
-from transformer.tensordata import TensorDataError, numbers
-from transformer.validation import ValidationError
 
 pytestmark = pytest.mark.unit
 
