@@ -1,4 +1,4 @@
-# Load tests and the peer benchmark (loadtest/). See README "Performance".
+# Load tests and the peer benchmark (loadtest/). See docs/performance.md.
 .PHONY: loadtest bench bench-quick loadgen mlserver-venv
 
 LOADGEN := loadtest/bin/loadgen
