@@ -149,7 +149,7 @@ def test_a_refused_model_is_up_but_never_ready(
 
 
 def test_the_refusal_is_one_log_line(refused: dict[str, Server]) -> None:
-    """The line the README's troubleshooting points to."""
+    """The line docs/troubleshooting.md points to."""
     lines = refused["predictor"].log.read_text().splitlines()
     refusals = [line for line in lines if "refusing to load" in line]
     assert len(refusals) == 1 and "sha256" in refusals[0], refusals

@@ -1,7 +1,7 @@
-"""What the README tells users to run, run against the session's servers.
+"""What docs/serving.md tells users to run, run against the session's servers.
 
-``make predict`` (the example client, v2 REST + gRPC) and the README's
-``InferenceRESTClient`` / ``InferenceGRPCClient`` snippet, with the README's
+``make predict`` (the example client, v2 REST + gRPC) and the page's
+``InferenceRESTClient`` / ``InferenceGRPCClient`` snippet, with the page's
 ports swapped for the test servers' free ones.
 """
 
@@ -19,13 +19,9 @@ from tests.integration.serving_fixtures import Server
 pytestmark = pytest.mark.integration
 
 
-def readme_serving_section() -> str:
-    text = (REPO / "README.md").read_text()
-    return text.split("<!-- section: serving -->")[1].split("<!-- /section: serving -->")[0]
-
-
 def python_snippet() -> str:
-    blocks = re.findall(r"```python\n(.*?)```", readme_serving_section(), flags=re.DOTALL)
+    page = (REPO / "docs" / "serving.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", page, flags=re.DOTALL)
     [snippet] = [b for b in blocks if "InferenceGRPCClient" in b]
     return snippet
 
@@ -43,7 +39,7 @@ def test_make_predict_against_running_servers(transformer_rest: Server) -> None:
     assert "model version 1" in done.stdout
 
 
-def test_readme_client_snippet_runs(transformer_rest: Server) -> None:
+def test_documented_client_snippet_runs(transformer_rest: Server) -> None:
     code = python_snippet()
     assert '"http://127.0.0.1:8080"' in code and '"127.0.0.1:8081"' in code
     code = code.replace("127.0.0.1:8080", f"127.0.0.1:{transformer_rest.http_port}")
