@@ -141,7 +141,8 @@ def _connections(proc: psutil.Process) -> list[object]:
 
 
 def _listening_on(conn: object, port: int) -> bool:
-    return getattr(conn, "status", "") == psutil.CONN_LISTEN and conn.laddr.port == port  # type: ignore[attr-defined]
+    laddr = getattr(conn, "laddr", None)
+    return bool(getattr(conn, "status", "") == psutil.CONN_LISTEN and laddr and laddr.port == port)
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

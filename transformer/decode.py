@@ -67,7 +67,7 @@ def _column(tensor: InferInput) -> tuple[list[object], list[Problem]]:
 def _labels(tensor: InferInput) -> np.ndarray:
     """BYTES data (labels; numbers and null pass through to the contract's check)."""
     try:
-        return tensor.as_numpy()
+        return np.asarray(tensor.as_numpy())
     except (ValueError, TypeError) as exc:
         raise TensorDataError(f"data does not match BYTES {tensor.shape} ({exc})") from None
 

@@ -12,9 +12,10 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -166,7 +167,7 @@ def transformer_grpc(predictor: Server, serving_logs: Path) -> Iterator[Server]:
         server.stop()
 
 
-def v2_columns(records: Sequence[dict[str, object]]) -> dict[str, object]:
+def v2_columns(records: Sequence[Mapping[str, object]]) -> dict[str, Any]:
     """A v2 request body with one FP64 input per contract field (None = missing)."""
     from transformer.contract import FEATURE_NAMES
 

@@ -36,7 +36,7 @@ MAX_BATCH = 1024
 
 
 def with_field(**changes: object) -> dict[str, object]:
-    record = dict(GOOD)
+    record: dict[str, object] = dict(GOOD)
     for name, value in changes.items():
         if value is _DROP:
             del record[name]
@@ -277,7 +277,7 @@ def test_predictor_rejects_bad_shape(predictor: Server) -> None:
     response = predictor.post("/v2/models/heart/infer", json=body)
     assert response.status_code == 400
     assert "expected [N, 13]" in response.json()["error"]
-    body["inputs"][0].update(datatype="BYTES", data=["x"] * 12)  # type: ignore[index]
+    body["inputs"][0].update(datatype="BYTES", data=["x"] * 12)
     assert predictor.post("/v2/models/heart/infer", json=body).status_code == 400
 
 

@@ -14,6 +14,7 @@ from loadtest.loadgen import LoadResult
 from loadtest.slo import Totals, breaches
 from serving.problems import ValidationError
 from transformer.contract import N_FEATURES
+from transformer.synthetic import generate
 from transformer.validation import columns_to_matrix, records_to_matrix
 
 pytestmark = pytest.mark.unit
@@ -72,10 +73,10 @@ def test_checks_accept_good_answers_and_name_bad_ones() -> None:
 def test_valid_payloads_pass_the_contract() -> None:
     v1 = payloads.records_v1_missing(20, seed=3)
     assert records_to_matrix(v1["instances"]).shape == (20, N_FEATURES)
-    v2 = payloads.records_v2(payloads.generate(7, seed=1))
+    v2 = payloads.records_v2(generate(7, seed=1))
     columns = {t["name"]: t["data"] for t in v2["inputs"]}
     assert columns_to_matrix(columns).shape == (7, N_FEATURES)
-    tensor = payloads.tensor_v2(payloads.generate(5, seed=2))["inputs"][0]
+    tensor = payloads.tensor_v2(generate(5, seed=2))["inputs"][0]
     assert tensor["shape"] == [5, N_FEATURES] and len(tensor["data"]) == 5 * N_FEATURES
 
 
