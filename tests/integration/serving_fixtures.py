@@ -37,6 +37,9 @@ class Server:
     process: subprocess.Popen[bytes] | None = None
     #: Variables added to (or, with None, removed from) the inherited environment.
     env: dict[str, str | None] = field(default_factory=dict)
+    #: Run this script (and its arguments) instead of ``-m module``, from ``cwd``.
+    launcher: list[str] = field(default_factory=list)
+    cwd: Path = REPO
 
     @property
     def url(self) -> str:
@@ -50,8 +53,7 @@ class Server:
         ports = ["--http_port", str(self.http_port), "--grpc_port", str(self.grpc_port)]
         return [
             sys.executable,
-            "-m",
-            self.module,
+            *(self.launcher or ["-m", self.module]),
             *self.args,
             *ports,
             "--bind_address",
@@ -63,7 +65,7 @@ class Server:
         clean = {k: v for k, v in env.items() if v is not None}
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                self.command(), cwd=REPO, stdout=out, stderr=out, env=clean
+                self.command(), cwd=self.cwd, stdout=out, stderr=out, env=clean
             )
         return self
 
