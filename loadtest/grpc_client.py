@@ -65,6 +65,10 @@ class GrpcInfer:
         except grpc.RpcError as exc:
             exception = exc
         environment.events.request.fire(
-            request_type="gRPC", name=name, response_time=(time.perf_counter() - start) * 1000,
-            response_length=size, exception=exception, context={},
-        )  # fmt: skip
+            request_type="gRPC",
+            name=name,
+            response_time=(time.perf_counter() - start) * 1000,
+            response_length=size,
+            exception=exception,
+            context={},
+        )

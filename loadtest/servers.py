@@ -60,9 +60,13 @@ class Server:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
-                list(self.argv), stdout=out, stderr=subprocess.STDOUT, cwd=self.cwd,
-                env={**os.environ, **self.env}, start_new_session=True,
-            )  # fmt: skip
+                list(self.argv),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.cwd,
+                env={**os.environ, **self.env},
+                start_new_session=True,
+            )
         return self
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> Server:

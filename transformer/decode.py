@@ -35,8 +35,9 @@ def v2_matrix(request: InferRequest, max_rows: int) -> np.ndarray:
     seen: set[str] = set()
     for tensor in request.inputs:
         if tensor.name in seen:
-            problems.append(Problem(None, tensor.name, None, "is given more than once",
-                                    "one input per field"))  # fmt: skip
+            problems.append(
+                Problem(None, tensor.name, None, "is given more than once", "one input per field")
+            )
             continue
         seen.add(tensor.name)
         values, found = _column(tensor)

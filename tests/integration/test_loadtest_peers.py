@@ -82,8 +82,12 @@ def bench_systems(
     """Every system the benchmark drives, on the synthetic forest (MLServer if installed)."""
     work = tmp_path_factory.mktemp("bench-systems")
     ours = stacks.ours(synthetic_model_dir, work)
-    systems = [ours, stacks.chain_on(ours, work, "grpc"), stacks.chain_on(ours, work, "rest"),
-               stacks.kserve_sklearn(synthetic_model_dir, work)]  # fmt: skip
+    systems = [
+        ours,
+        stacks.chain_on(ours, work, "grpc"),
+        stacks.chain_on(ours, work, "rest"),
+        stacks.kserve_sklearn(synthetic_model_dir, work),
+    ]
     if MLSERVER_PYTHON.is_file():
         systems.append(stacks.mlserver(synthetic_model_dir, work, MLSERVER_PYTHON))
     stacks.start_all(systems)
@@ -92,8 +96,7 @@ def bench_systems(
 
 
 def _drive(system: stacks.Stack, bodies: Path, expect: loadgen.Expect) -> loadgen.LoadResult:
-    return loadgen.run(system.infer_url, bodies, 2, 30, warmup_s=0, max_requests=30,
-                       expect=expect)  # fmt: skip
+    return loadgen.run(system.infer_url, bodies, 2, 30, warmup_s=0, max_requests=30, expect=expect)
 
 
 @pytest.mark.parametrize("rows", [1, 64])
