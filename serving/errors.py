@@ -8,8 +8,10 @@ for their own cases (the transformer's predictor failures, for one).
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Collection, Sequence
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 from grpc import StatusCode
@@ -66,3 +68,18 @@ class NotReadyError(ServingError):
 
     status = HTTPStatus.SERVICE_UNAVAILABLE
     grpc_code = StatusCode.UNAVAILABLE
+
+
+#: What a client reads for an error we did not foresee (the log has the rest).
+INTERNAL_MESSAGE = "internal error: the server log has the details"
+
+
+def internal_summary(exc: BaseException, frames: int = 4) -> str:
+    """The exception's type and where it was raised, for one log line.
+
+    Not its message: messages of library errors quote the values they choke
+    on (``Failed to encode "b'...'"``), and a request's values are patient data.
+    """
+    places = traceback.extract_tb(exc.__traceback__)[-frames:]
+    where = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(places))
+    return f"{type(exc).__name__} at {where or '?'} (message withheld: it may quote the request)"

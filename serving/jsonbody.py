@@ -2,33 +2,29 @@
 
 KServe parses v1 bodies with orjson, which rejects the ``NaN`` and
 ``Infinity`` literals that Python's and numpy's JSON writers produce; the
-v2 route accepts them. :func:`parse_json` tries orjson first (fast), then the
-standard library (``NaN`` means "missing" on both routes; the contract
-refuses ``Infinity``, naming the field), and answers JSON that is really
-malformed with a 400 saying where.
+v2 route accepts them. :func:`parse_json` reads them on both routes (``NaN``
+means "missing"; the contract refuses ``Infinity``, naming the field) and
+is strict about everything else (:mod:`serving.strictjson`: depth, UTF-8,
+surrogates, numbers no float64 holds), answering a 400 that says where.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import orjson
 from cloudevents.sdk.converters.util import has_binary_headers
-from kserve.errors import InvalidInput
 from kserve.protocol.dataplane import JSON_HEADERS
 
+from serving.errors import InvalidRequestError
+from serving.strictjson import DEFAULT_MAX_DEPTH, BodyError, loads
 
-def parse_json(body: bytes) -> Any:
-    """orjson first (fast); the standard library for NaN/Infinity; a 400 otherwise."""
+
+def parse_json(body: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+    """The body's value, or :class:`InvalidRequestError` (400) naming where it is wrong."""
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        pass
-    try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"malformed JSON: {exc}") from None
+        return loads(body, max_depth)
+    except BodyError as exc:
+        raise InvalidRequestError([exc.problem]) from None
 
 
 def is_json_v1(headers: Any, protocol: str) -> bool:

@@ -26,7 +26,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from grpc import StatusCode, aio
-from kserve.errors import InvalidInput, ModelNotReady
+from grpc_interceptor.exceptions import GrpcException
+from kserve.errors import InvalidInput, ModelNotFound, ModelNotReady
 from kserve.logging import logger
 from kserve.model import BaseKServeModel
 from kserve.model_server import ModelServer
@@ -39,13 +40,19 @@ from kserve.protocol.grpc.server import GRPCServer
 from kserve.protocol.grpc.servicer import InferenceServicer
 from kserve.protocol.rest.multiprocess.server import RESTServerMultiProcess, RESTServerProcess
 from kserve.protocol.rest.server import RESTServer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from serving import rest
+from serving import errors, limits, rest, tensorchecks
 from serving.errors import ServingError
+from serving.grpcdecode import DecodeInterceptor
 from serving.jsonbody import is_json_v1, parse_json
+from serving.limits import HeadTimeoutProtocol, Limits
+from serving.repository import Repository
 from serving.settings import ServerSettings
 
 FASTAPI_APP = "kserve.model_server:app"
+INFERENCE_HEADER = "inference-header-content-length"
 
 #: Each upstream function and the sha256 of its ``inspect.getsource`` (first 16
 #: hex digits), as released in kserve 0.21.0. See the module docstring.
@@ -65,6 +72,18 @@ UPSTREAM: tuple[tuple[Callable[..., Any], str], ...] = (
     (InferenceServicer.ModelMetadata, "5a8a0d47b9ee471f"),
     (DataPlane.decode, "d24588584bae5b4c"),
     (ExceptionToStatusInterceptor.handle_exception, "f9a4d0abc9843c24"),
+    (RESTServer._add_middlewares, "eb71860ac9500c56"),
+    (DataPlane.decode_inference_request, "d9b169889aa3e564"),
+    (DataPlane.ready, "092ec924c2558e83"),
+    (InferenceServicer.__init__, "924b8fa08ae3d9f9"),
+    (InferenceServicer.ModelInfer, "49bf48c9159ebe9f"),
+    (InferenceServicer.RepositoryModelLoad, "67fee58ff64a6edd"),
+    (InferenceServicer.RepositoryModelUnload, "d8a895c6fdc3d1cc"),
+    (HttpToolsProtocol.connection_made, "6efb565ff3d36b91"),
+    (HttpToolsProtocol.connection_lost, "c91a4c9bf2e29c55"),
+    (HttpToolsProtocol.on_message_begin, "96d377fdc7c2baef"),
+    (HttpToolsProtocol.on_headers_complete, "1ea8589acfad92d8"),
+    (HttpToolsProtocol.send_400_response, "ae5a4a3782b646fd"),
 )
 
 
@@ -85,9 +104,9 @@ class ReasonInterceptor(ExceptionToStatusInterceptor):
     """Maps our errors (and KServe's ModelNotReady, which lacks ``reason``) to statuses.
 
     Upstream: KServe's ``ExceptionToStatusInterceptor.handle_exception`` logs a
-    traceback for every bad request and maps unknown exceptions to INTERNAL;
-    ours answer first (logged as one line, never a value), the rest fall
-    through to KServe's.
+    traceback for every bad request and, for anything unforeseen, one with
+    the exception's message (which may quote request values). Ours log one
+    line without values: the type and where it was raised.
     """
 
     async def handle_exception(
@@ -101,8 +120,15 @@ class ReasonInterceptor(ExceptionToStatusInterceptor):
             await context.abort(StatusCode.INVALID_ARGUMENT, ex.reason)
         elif isinstance(ex, ModelNotReady):
             await context.abort(StatusCode.UNAVAILABLE, str(ex))
-        else:
+        elif isinstance(ex, ModelNotFound):
+            await context.abort(StatusCode.NOT_FOUND, str(ex))
+        elif isinstance(ex, NotImplementedError):
+            await context.abort(StatusCode.UNIMPLEMENTED, f"not available on this server: {ex}")
+        elif isinstance(ex, GrpcException):
             await super().handle_exception(ex, request_or_iterator, context, method_name)
+        else:
+            logger.error("internal error: %s (%s)", errors.internal_summary(ex), method_name)
+            await context.abort(StatusCode.INTERNAL, errors.INTERNAL_MESSAGE)
 
 
 class LenientDataPlane(DataPlane):
@@ -120,15 +146,66 @@ class LenientDataPlane(DataPlane):
             body = parse_json(body)
         return super().decode(body, headers, *args, **kwargs)
 
+    def decode_inference_request(self, body: Any, headers: Any, model_name: str) -> Any:
+        """The binary extension's header checked whole before KServe slices the body.
+
+        Upstream: ``decode_inference_request`` calls ``int()`` on the header
+        length and ``InferRequest.from_bytes`` indexes the header's fields
+        unchecked (a 500 for each lie); :mod:`serving.tensorchecks` names them.
+        """
+        if isinstance(body, bytes):
+            length = headers.get(INFERENCE_HEADER) if headers else None
+            if length is None:
+                raise InvalidInput(
+                    "a body that is not JSON needs the binary extension's"
+                    f" {INFERENCE_HEADER} header"
+                )
+            size = limits.header_length(length.encode("latin-1"), len(body))
+            header = parse_json(body[:size])
+            tensorchecks.check_binary_header(header, len(body) - size)
+            tensorchecks.check_binary_data(header, body[size:])
+        return super().decode_inference_request(body, headers, model_name)
+
+    async def ready(self) -> bool:
+        """Upstream: ``all()`` of no models is True; a server with none loaded is not ready."""
+        models = self._model_registry.get_models()
+        return bool(models) and all([await m.healthy() for m in models.values()])
+
 
 class MetadataServicer(InferenceServicer):
-    """Sends a model's ``metadata_extras()['parameters']`` as trailing metadata.
+    """Metadata parameters, checked tensors and a repository that can be turned off.
 
     Upstream: ``InferenceServicer.ModelMetadata`` answers from
     ``DataPlane.model_metadata``; the v2 gRPC ``ModelMetadataResponse`` has no
-    parameters field and KServe drops ``versions``. REST clients read the same
-    values from the JSON body (:func:`serving.rest.metadata`).
+    parameters field and KServe drops ``versions``: a model's
+    ``metadata_extras()['parameters']`` go as trailing metadata (REST clients
+    read them from the JSON body, :func:`serving.rest.metadata`).
+    ``ModelInfer`` decodes tensors unchecked (malformed ones end INTERNAL):
+    :func:`serving.tensorchecks.check_grpc` runs first.
+    ``RepositoryModelLoad``/``Unload`` index the ``None`` KServe's extension
+    returns (INTERNAL) and need no credentials: :class:`serving.repository.Repository`
+    answers them (PERMISSION_DENIED unless enabled).
     """
+
+    def __init__(self, data_plane: DataPlane, repository: Repository) -> None:
+        super().__init__(data_plane, None)
+        self._repository = repository
+
+    async def ModelInfer(self, request: pb.ModelInferRequest, context: Any) -> Any:  # noqa: N802
+        tensorchecks.check_grpc(request)
+        return await super().ModelInfer(request, context)
+
+    async def RepositoryModelLoad(  # noqa: N802
+        self, request: pb.RepositoryModelLoadRequest, context: Any
+    ) -> pb.RepositoryModelLoadResponse:
+        await self._repository.load(request.model_name)
+        return pb.RepositoryModelLoadResponse(model_name=request.model_name, isLoaded=True)
+
+    async def RepositoryModelUnload(  # noqa: N802
+        self, request: pb.RepositoryModelUnloadRequest, context: Any
+    ) -> pb.RepositoryModelUnloadResponse:
+        await self._repository.unload(request.model_name)
+        return pb.RepositoryModelUnloadResponse(model_name=request.model_name, isUnloaded=True)
 
     async def ModelMetadata(self, request: pb.ModelMetadataRequest, context: Any) -> Any:  # noqa: N802
         response = await super().ModelMetadata(request, context)
@@ -146,23 +223,33 @@ class BoundGRPCServer(GRPCServer):
     """KServe's gRPC server on ``bind_address`` with our servicer and interceptor.
 
     Upstream: ``GRPCServer.start`` listens on ``[::]:port`` with KServe's
-    servicer and ``ExceptionToStatusInterceptor``; it is replaced whole (same
-    options, our address, :class:`MetadataServicer`, :class:`ReasonInterceptor`).
+    servicer and ``ExceptionToStatusInterceptor``; it is replaced whole (our
+    address, :class:`MetadataServicer`, :class:`ReasonInterceptor` behind
+    :class:`serving.grpcdecode.DecodeInterceptor`, and grpc's
+    own limits from :func:`serving.limits.grpc_options`).
     """
 
-    def __init__(self, *args: Any, bind_address: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        bind_address: str,
+        limits: Limits,
+        repository: Repository,
+        message_lengths: tuple[int, int],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._bind_address = bind_address
+        self._limits = limits
+        self._repository = repository
+        self._message_lengths = message_lengths
 
     async def start(self, max_workers: int) -> None:
-        servicer = MetadataServicer(self._data_plane, self._model_repository_extension)
+        servicer = MetadataServicer(self._data_plane, self._repository)
         self._server = aio.server(
             futures.ThreadPoolExecutor(max_workers=max_workers),
-            interceptors=(ReasonInterceptor(),),
-            options=[
-                (f"grpc.{key}", self._kwargs[f"grpc_{key}"])
-                for key in ("max_send_message_length", "max_receive_message_length")
-            ],
+            interceptors=(DecodeInterceptor(), ReasonInterceptor()),
+            options=limits.grpc_options(self._limits, *self._message_lengths),
         )
         grpc_predict_v2_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(servicer, self._server)
         address = listen_address(self._bind_address, self._port)
@@ -176,18 +263,31 @@ class BoundRESTServer(RESTServer):
     """KServe's REST server on ``bind_address`` with our routes and error handlers.
 
     Upstream: ``RESTServer.__init__`` builds its ``uvicorn.Config`` with
-    ``host="0.0.0.0"`` (set to ``bind_address`` here); ``_register_endpoints``
-    and ``_add_exception_handlers`` are extended (ours first, so they take
-    precedence); ``start``/``run`` silence FastAPI's per-request
+    ``host="0.0.0.0"`` (set to ``bind_address`` here) and uvicorn's protocol
+    (ours adds a request-head deadline, :class:`serving.limits.HeadTimeoutProtocol`);
+    ``_add_middlewares`` gains :class:`serving.limits.BodyGuard` (outermost);
+    ``_register_endpoints`` and ``_add_exception_handlers`` are extended (ours
+    first, so they take precedence; no handler answers with an exception's
+    class name); ``start``/``run`` silence FastAPI's per-request
     ``ORJSONResponse`` deprecation warning first.
     """
 
     def __init__(
-        self, *args: Any, bind_address: str, metrics_dir: str | None, **kwargs: Any
+        self,
+        *args: Any,
+        bind_address: str,
+        metrics_dir: str | None,
+        limits: Limits,
+        repository: Repository,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.config.host = bind_address
+        self.config.http = HeadTimeoutProtocol
+        self.config.header_timeout_seconds = limits.header_timeout_seconds
         self.metrics_dir = metrics_dir
+        self.limits = limits
+        self.repository = repository
 
     async def start(self) -> None:
         rest.silence_fastapi_deprecations()
@@ -213,6 +313,16 @@ class BoundRESTServer(RESTServer):
         async def metadata(model_name: str) -> JSONResponse:
             return await rest.metadata(dataplane, model_name)
 
+        async def load(model_name: str) -> JSONResponse:
+            await self.repository.load(model_name)
+            return JSONResponse({"name": model_name, "load": True})
+
+        async def unload(model_name: str) -> JSONResponse:
+            await self.repository.unload(model_name)
+            return JSONResponse({"name": model_name, "unload": True})
+
+        app.add_api_route("/v2/repository/models/{model_name}/load", load, methods=["POST"])
+        app.add_api_route("/v2/repository/models/{model_name}/unload", unload, methods=["POST"])
         app.add_api_route("/metrics", metrics, methods=["GET"])
         app.add_api_route("/v2/health/ready", server_ready, methods=["GET"])
         app.add_api_route("/v2/models/{model_name}", metadata, methods=["GET"])
@@ -220,8 +330,16 @@ class BoundRESTServer(RESTServer):
         app.add_api_route("/v1/models/{model_name}", model_ready, methods=["GET"])
         super()._register_endpoints(app)
 
+    def _add_middlewares(self, app: FastAPI) -> None:
+        super()._add_middlewares(app)
+        app.add_middleware(limits.BodyGuard, limits=self.limits)
+
     def _add_exception_handlers(self, app: FastAPI) -> None:
         super()._add_exception_handlers(app)
+        app.add_exception_handler(Exception, rest.internal_error_handler)
+        app.add_exception_handler(StarletteHTTPException, rest.http_error_handler)  # type: ignore[arg-type]
+        app.add_exception_handler(ModelNotFound, rest.not_found_handler)
+        app.add_exception_handler(NotImplementedError, rest.not_implemented_handler)  # type: ignore[arg-type]
         app.add_exception_handler(RequestValidationError, rest.not_v2_handler)  # type: ignore[arg-type]
         app.add_exception_handler(InvalidInput, rest.invalid_input_handler)
         app.add_exception_handler(ServingError, rest.serving_error_handler)  # type: ignore[arg-type]
@@ -277,13 +395,27 @@ class BoundModelServer(ModelServer):
     *not ready* (with its reason), which is what a readiness probe needs.
     ``ModelServer.__init__`` builds a ``DataPlane``; ours replaces it.
     ``metrics_dir`` is the prometheus multiprocess directory when
-    ``workers`` > 1 (see :func:`serving.metrics.prepare`).
+    ``workers`` > 1 (see :func:`serving.metrics.prepare`); ``limits`` bound
+    requests and connections (:mod:`serving.limits`); the model repository
+    extension answers only with ``enable_model_repository``.
     """
 
-    def __init__(self, *, bind_address: str, metrics_dir: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        bind_address: str,
+        metrics_dir: str | None = None,
+        limits: Limits | None = None,
+        enable_model_repository: bool = False,
+        grpc_message_lengths: tuple[int, int] = (8 << 20, 8 << 20),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.bind_address = bind_address
         self.metrics_dir = metrics_dir
+        self.limits = limits or Limits()
+        self.grpc_message_lengths = grpc_message_lengths
+        self.repository = Repository(self.registered_models, enable_model_repository)
         self.dataplane = LenientDataPlane(model_registry=self.registered_models)
 
     def start(self, models: list[BaseKServeModel]) -> None:
@@ -326,6 +458,8 @@ class BoundModelServer(ModelServer):
             ssl_keyfile=self.ssl_keyfile,
             bind_address=self.bind_address,
             metrics_dir=self.metrics_dir,
+            limits=self.limits,
+            repository=self.repository,
         )
 
     def _grpc(self) -> BoundGRPCServer:
@@ -336,6 +470,9 @@ class BoundModelServer(ModelServer):
             kwargs=vars(kserve_args),
             grace_period=self.grace_period,
             bind_address=self.bind_address,
+            limits=self.limits,
+            repository=self.repository,
+            message_lengths=self.grpc_message_lengths,
         )
 
     def _register_all(self, models: list[BaseKServeModel]) -> None:

@@ -21,11 +21,13 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.exceptions import FastAPIDeprecationWarning, RequestValidationError
 from fastapi.responses import JSONResponse
-from kserve.errors import InvalidInput, ModelNotReady
+from kserve.errors import InvalidInput, ModelNotFound, ModelNotReady
 from kserve.logging import logger
 from kserve.protocol.dataplane import DataPlane
 from prometheus_client import REGISTRY, CollectorRegistry, exposition, multiprocess
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from serving import errors
 from serving.errors import ServingError
 
 
@@ -62,6 +64,8 @@ def metrics_response(request: Request, metrics_dir: str | None) -> Response:
 
 
 async def server_ready(dataplane: DataPlane) -> JSONResponse:
+    if not dataplane.model_registry.get_models():
+        return JSONResponse(status_code=503, content={"error": "no model is loaded"})
     for name in dataplane.model_registry.get_models():
         if not await dataplane.model_registry.is_model_ready(name):
             return not_ready(dataplane, name)
@@ -85,18 +89,32 @@ async def metadata(dataplane: DataPlane, model_name: str) -> JSONResponse:
 async def not_v2_handler(_: Request, exc: RequestValidationError) -> JSONResponse:
     # The v2 route also accepts raw bytes; that alternative's complaint is noise.
     errors = [e for e in exc.errors() if tuple(e.get("loc", ()))[-1:] != ("bytes",)]
-    problems = [_describe(error) for error in errors or exc.errors()]
+    problems = [_describe(error, exc.body) for error in errors or exc.errors()]
     message = "the body is not a valid v2 inference request: " + "; ".join(problems)
     logger.warning("bad request: %s", loggable(message))
     return JSONResponse(status_code=400, content={"error": message})
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: dict[str, Any], body: Any = None) -> str:
     loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "InferenceRequest")]
     if error.get("type") == "json_invalid":
         detail = (error.get("ctx") or {}).get("error", "")
         return f"malformed JSON at character {loc[-1] if loc else '?'} {detail}".strip()
-    return f"{'.'.join(loc) or 'body'}: {error.get('msg', 'invalid')}"
+    where = ".".join(loc) or "body"
+    name = _input_name(body, loc)
+    return f"{where}{f' (input {name!r})' if name else ''}: {error.get('msg', 'invalid')}"
+
+
+def _input_name(body: Any, loc: list[str]) -> str:
+    """The name of ``inputs[i]`` an error points into, when the body gives it one."""
+    if len(loc) < 2 or loc[0] != "inputs" or not loc[1].isdigit() or not isinstance(body, dict):
+        return ""
+    inputs = body.get("inputs")
+    index = int(loc[1])
+    if not isinstance(inputs, list) or index >= len(inputs) or not isinstance(inputs[index], dict):
+        return ""
+    name = inputs[index].get("name")
+    return name[:40] if isinstance(name, str) else ""
 
 
 async def invalid_input_handler(_: Request, exc: InvalidInput) -> JSONResponse:
@@ -107,3 +125,27 @@ async def invalid_input_handler(_: Request, exc: InvalidInput) -> JSONResponse:
 async def serving_error_handler(_: Request, exc: ServingError) -> JSONResponse:
     logger.warning("%s: %s", type(exc).__name__, exc.log_text)
     return JSONResponse(status_code=int(exc.status), content=exc.body())
+
+
+async def http_error_handler(_: Request, exc: StarletteHTTPException) -> Response:
+    """Routing and parsing errors (404, 405, ...) as KServe's ``{"error": ...}``."""
+    if exc.status_code < 400:
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    content = {"error": str(exc.detail)}
+    return JSONResponse(status_code=exc.status_code, content=content, headers=exc.headers)
+
+
+async def not_found_handler(_: Request, exc: ModelNotFound) -> JSONResponse:
+    return JSONResponse(status_code=404, content={"error": str(exc)})
+
+
+async def not_implemented_handler(_: Request, exc: NotImplementedError) -> JSONResponse:
+    """KServe raises it for routes it declares but does not serve (model versions)."""
+    message = f"not available on this server: {exc}" if str(exc) else "not available"
+    return JSONResponse(status_code=404, content={"error": message})
+
+
+async def internal_error_handler(_: Request, exc: Exception) -> JSONResponse:
+    """Anything unexpected: a 500 that names nothing internal; one log line that does."""
+    logger.error("internal error: %s", errors.internal_summary(exc))
+    return JSONResponse(status_code=500, content={"error": errors.INTERNAL_MESSAGE})

@@ -1,15 +1,20 @@
 """Typed settings of our KServe servers, built in ``main()`` from KServe's parser.
 
 :func:`server_parser` extends ``kserve.model_server.parser`` (every KServe
-flag keeps working) with ``--bind_address``; each server adds its own flags.
-Nothing here reads the environment.
+flag keeps working) with ``--bind_address``, the limits of
+:mod:`serving.limits` and ``--enable_model_repository``; each server adds
+its own flags. Nothing here reads the environment.
 """
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from serving import limits as limits_
+from serving.limits import Limits
+from serving.repository import FLAG as REPOSITORY_FLAG
 
 #: Default upper bound on the rows of one request (``--max_batch_size``).
 DEFAULT_MAX_ROWS = 1024
@@ -30,8 +35,24 @@ def server_parser(description: str, prog: str | None = None) -> argparse.Argumen
         default="0.0.0.0",
         help="address the REST and gRPC servers listen on (127.0.0.1: this machine only)",
     )
-    parser.set_defaults(model_name="heart")
+    parser.add_argument(
+        REPOSITORY_FLAG,
+        type=_true_or_false,
+        default=False,
+        help="serve the v2 model repository extension (load/unload; no credentials: keep off)",
+    )
+    limits_.add_flags(parser)
+    # grpc's own receive bound, as large as a REST body (KServe's default is 8 MiB).
+    parser.set_defaults(
+        model_name="heart", grpc_max_receive_message_length=limits_.DEFAULT_MAX_BODY_BYTES
+    )
     return parser
+
+
+def _true_or_false(text: str) -> bool:
+    if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return text.lower() in ("true", "1", "yes")
 
 
 @dataclass(frozen=True)
@@ -49,6 +70,10 @@ class ServerSettings:
     metrics_dir: str | None = None
     configure_logging: bool = True
     log_config_file: str | None = None
+    limits: Limits = field(default_factory=Limits)
+    enable_model_repository: bool = False
+    grpc_max_receive_message_length: int = limits_.DEFAULT_MAX_BODY_BYTES
+    grpc_max_send_message_length: int = 8 * 1024 * 1024
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, metrics_dir: str | None) -> ServerSettings:
@@ -66,6 +91,10 @@ class ServerSettings:
             metrics_dir=metrics_dir,
             configure_logging=args.configure_logging,
             log_config_file=args.log_config_file,
+            limits=Limits.from_args(args),
+            enable_model_repository=args.enable_model_repository,
+            grpc_max_receive_message_length=args.grpc_max_receive_message_length,
+            grpc_max_send_message_length=args.grpc_max_send_message_length,
         )
 
     def server_kwargs(self) -> dict[str, Any]:
@@ -78,4 +107,11 @@ class ServerSettings:
             "enable_latency_logging": self.enable_latency_logging,
             "bind_address": self.bind_address,
             "metrics_dir": self.metrics_dir,
+            "limits": self.limits,
+            "enable_model_repository": self.enable_model_repository,
+            "timeout_keep_alive": self.limits.keep_alive_seconds,
+            "grpc_message_lengths": (
+                self.grpc_max_receive_message_length,
+                self.grpc_max_send_message_length,
+            ),
         }

@@ -67,8 +67,11 @@ _TRANSPORT = re.compile(
 
 
 def unreachable(exc: Exception) -> PredictorUnavailableError:
-    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "is unreachable"
-    return PredictorUnavailableError(f"the predictor {kind} ({type(exc).__name__})")
+    """In words, not httpx's class names (a client reads this)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return PredictorUnavailableError("the predictor timed out")
+    how = "refused the connection" if isinstance(exc, httpx.ConnectError) else "is unreachable"
+    return PredictorUnavailableError(f"the predictor {how}")
 
 
 def from_http(response: httpx.Response) -> ServingError:

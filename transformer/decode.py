@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from kserve.errors import InvalidInput
 from kserve.protocol.infer_type import InferInput, InferOutput, InferRequest, InferResponse
 
+from serving.errors import InvalidRequestError
 from serving.jsonbody import parse_json
 from serving.problems import Problem, ValidationError
 from serving.tensordata import NUMERIC_TYPES, TensorDataError, numbers
@@ -96,9 +96,9 @@ def v1_matrix(body: Any, max_rows: int) -> np.ndarray:
 
 def _json(raw: bytes | str) -> Any:
     try:
-        return parse_json(raw.encode() if isinstance(raw, str) else raw)
-    except InvalidInput as exc:
-        raise ValidationError([Problem(None, None, None, str(exc))]) from None
+        return parse_json(raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw)
+    except InvalidRequestError as exc:
+        raise ValidationError(exc.problems) from None
 
 
 def features_request(matrix: np.ndarray, model_name: str, request_id: str | None) -> InferRequest:
