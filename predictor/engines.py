@@ -20,7 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from predictor.manifest import MODEL_FILE, ONNX_FILE, Manifest, check_sklearn, verified_bytes
+from predictor.manifest import (
+    MODEL_FILE,
+    ONNX_FILE,
+    Manifest,
+    ManifestError,
+    check_sklearn,
+    verified_bytes,
+)
 
 #: float32 [N, F] in the manifest's feature order -> P(disease) as float32 [N].
 ProbaFn = Callable[[np.ndarray], np.ndarray]
@@ -71,11 +78,33 @@ def load_onnx(model_dir: Path, manifest: Manifest) -> ProbaFn:
     return onnx_session_proba(model, manifest.onnx_positive_column)
 
 
-def load_sklearn(model_dir: Path, manifest: Manifest) -> ProbaFn:
-    """``model.joblib`` checked against ``sha256`` and scikit-learn, then unpickled."""
+def load_sklearn(model_dir: Path, manifest: Manifest, pinned_sha256: str | None = None) -> ProbaFn:
+    """``model.joblib`` checked against ``sha256`` and scikit-learn, then unpickled.
+
+    Unpickling runs whatever code the file names, and ``model.json`` sits in
+    the same bucket as the file: its digest proves the file is intact, not
+    who wrote it. ``pinned_sha256`` is a digest from outside the bucket (the
+    predictor's ``--model_sha256``): when it is not None, the file is
+    unpickled only if its digest equals it ("" = none was given: refused).
+    """
     import joblib
     import sklearn
 
+    if pinned_sha256 is not None:
+        check_pinned(manifest, pinned_sha256)
     check_sklearn(manifest, sklearn.__version__)
     data = verified_bytes(model_dir, MODEL_FILE, manifest.sha256)
     return pipeline_proba(joblib.load(io.BytesIO(data)))
+
+
+def check_pinned(manifest: Manifest, pinned_sha256: str) -> None:
+    """Refuse to unpickle without, or against, the digest pinned outside the model directory."""
+    if not pinned_sha256:
+        raise ManifestError(
+            f"{MODEL_FILE} would be unpickled, which runs code: pin its sha256 outside the"
+            " model directory (--model_sha256) or serve model.onnx"
+        )
+    if pinned_sha256.lower() != manifest.sha256:
+        raise ManifestError(
+            f"{MODEL_FILE} is not the model pinned by --model_sha256; refusing to unpickle it"
+        )

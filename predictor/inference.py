@@ -50,16 +50,21 @@ class LoadedModel:
     manifest: Manifest
     proba: engines.ProbaFn
     serving: str
+    pinned_sha256: str | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (load, (self.model_dir, self.engine))
+        return (load, (self.model_dir, self.engine, self.pinned_sha256))
 
 
-def load(model_dir: Path | str, engine: str = "onnx") -> LoadedModel:
+def load(
+    model_dir: Path | str, engine: str = "onnx", pinned_sha256: str | None = None
+) -> LoadedModel:
     """Read and check ``model.json``, verify the engine's file, load it.
 
     Raises :class:`predictor.manifest.ManifestError` on anything that cannot
-    be trusted: a bad manifest, a missing file, a digest mismatch.
+    be trusted: a bad manifest, a missing file, a digest mismatch, and (when
+    ``pinned_sha256`` is not None, as in the server) a ``model.joblib`` to
+    unpickle whose digest is not the pinned one (:func:`engines.load_sklearn`).
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
@@ -70,8 +75,11 @@ def load(model_dir: Path | str, engine: str = "onnx") -> LoadedModel:
         why = manifest.onnx_error or "the export predates model.onnx"
         logger.warning("no model.onnx (%s): serving model.joblib with scikit-learn", why)
         serving = "sklearn"
-    proba = ENGINES[serving](path, manifest)
-    return LoadedModel(path, engine, manifest, proba, serving)
+    if serving == "sklearn":
+        proba = engines.load_sklearn(path, manifest, pinned_sha256)
+    else:
+        proba = ENGINES[serving](path, manifest)
+    return LoadedModel(path, engine, manifest, proba, serving, pinned_sha256)
 
 
 def predict(model: LoadedModel, matrix: np.ndarray) -> Prediction:

@@ -80,7 +80,8 @@ class HeartPredictor(Model):
 
     def _load_local(self, local: Path) -> bool:
         try:
-            self.loaded = inference.load(local, self.settings.engine)
+            s = self.settings
+            self.loaded = inference.load(local, s.engine, pinned_sha256=s.model_sha256)
         except Exception as exc:  # a bad manifest, a file that does not unpickle...
             return self._refuse(exc)
         manifest = self.loaded.manifest
@@ -103,7 +104,7 @@ class HeartPredictor(Model):
         address: those are for the operator's log.
         """
         known = isinstance(exc, ManifestError | storage.StorageError)
-        reason = str(exc) if known else f"{type(exc).__name__} while loading"
+        reason = str(exc) if known else "its file would not load (the server log says why)"
         self.not_ready_reason = f"the model could not be loaded: {reason}"
         where = self.settings.model_dir
         if self._local_dir is not None and str(self._local_dir) != where:

@@ -17,6 +17,8 @@ class PredictorSettings:
     ``engine`` names what is loaded (:data:`predictor.inference.ENGINES`).
     ``storage_timeout_seconds`` bounds a remote download; ``pvc_mount_path`` is
     where a ``pvc://<claim>/<path>`` claim is mounted (:mod:`predictor.storage`).
+    ``model_sha256`` pins ``model.joblib`` from outside the model directory:
+    without it the predictor never unpickles (:func:`predictor.engines.load_sklearn`).
     """
 
     server: ServerSettings
@@ -25,6 +27,7 @@ class PredictorSettings:
     max_batch_size: int
     storage_timeout_seconds: float = storage.DEFAULT_TIMEOUT_SECONDS
     pvc_mount_path: str = storage.PVC_MOUNT_PATH
+    model_sha256: str = ""
 
     @classmethod
     def parse(cls, argv: Sequence[str] | None, metrics_dir: str | None = None) -> PredictorSettings:
@@ -54,7 +57,16 @@ class PredictorSettings:
             default=storage.PVC_MOUNT_PATH,
             help="where the claim of a pvc://<claim>/<path> --model_dir is mounted",
         )
+        parser.add_argument(
+            "--model_sha256",
+            default="",
+            help="sha256 of the model.joblib this predictor may unpickle (--engine sklearn, or a"
+            " directory without model.onnx); set it from the InferenceService, never from the"
+            " bucket. Without it model.joblib is never unpickled",
+        )
         args = parser.parse_args(argv)
+        if args.model_sha256 and not _is_sha256(args.model_sha256):
+            parser.error("--model_sha256 must be 64 hex digits")
         if args.max_batch_size < 1:
             parser.error("--max_batch_size must be >= 1")
         if args.storage_timeout_seconds <= 0:
@@ -66,4 +78,9 @@ class PredictorSettings:
             max_batch_size=args.max_batch_size,
             storage_timeout_seconds=args.storage_timeout_seconds,
             pvc_mount_path=args.pvc_mount_path,
+            model_sha256=args.model_sha256.lower(),
         )
+
+
+def _is_sha256(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text.lower())

@@ -8,6 +8,7 @@ a bounded timeout and always killed.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -118,6 +119,12 @@ def wait_for(condition: object, timeout: float, every: float = 0.25) -> bool:
             pass
         time.sleep(every)
     return False
+
+
+def pinned_sklearn(model_dir: Path) -> list[str]:
+    """``--engine sklearn`` with ``model.joblib``'s digest pinned, as an operator would pin it."""
+    digest = json.loads((model_dir / "model.json").read_text())["sha256"]
+    return ["--engine", "sklearn", "--model_sha256", digest]
 
 
 def predictor_server(

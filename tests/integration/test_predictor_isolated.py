@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO
-from tests.integration.serving_fixtures import Server, wait_for
+from tests.integration.serving_fixtures import Server, pinned_sklearn, wait_for
 from transformer.synthetic import generate
 
 pytestmark = pytest.mark.integration
@@ -104,7 +104,7 @@ def test_the_guard_fires_when_the_predictor_unpickles(
     tree: Path, synthetic_model_dir: Path, tmp_path: Path, started: list[Server]
 ) -> None:
     """The control: --engine sklearn must open model.joblib, and the hook stops it."""
-    server = isolated(tree, synthetic_model_dir, tmp_path, "--engine", "sklearn")
+    server = isolated(tree, synthetic_model_dir, tmp_path, *pinned_sklearn(synthetic_model_dir))
     started.append(server.start())
     assert server.process is not None
     process = server.process

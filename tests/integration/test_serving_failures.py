@@ -21,6 +21,7 @@ from tests.conftest import free_port
 from tests.integration.serving_fixtures import (
     Server,
     grpc_infer,
+    pinned_sklearn,
     predictor_server,
     transformer_server,
     wait_for,
@@ -126,7 +127,8 @@ def test_tampered_model_is_refused(synthetic_model_dir, tmp_path, serving_logs, 
     model = model_copy(synthetic_model_dir, tmp_path / "model")
     with (model / name).open("ab") as handle:
         handle.write(b"\0")
-    pred = predictor_server(model, serving_logs, ["--engine", engine]).start()
+    extra = pinned_sklearn(synthetic_model_dir) if engine == "sklearn" else []
+    pred = predictor_server(model, serving_logs, extra).start()
     started.append(pred)
     pred.wait_live()
     ready = pred.get("/v2/models/heart/ready")
@@ -148,7 +150,7 @@ def test_sklearn_version_mismatch_is_refused(synthetic_model_dir, tmp_path, serv
     model = model_copy(synthetic_model_dir, tmp_path / "model")
     manifest = json.loads((model / "model.json").read_text())
     (model / "model.json").write_text(json.dumps(manifest | {"sklearn_version": "0.24.2"}))
-    pred = predictor_server(model, serving_logs, ["--engine", "sklearn"]).start()
+    pred = predictor_server(model, serving_logs, pinned_sklearn(synthetic_model_dir)).start()
     onnx = predictor_server(model, serving_logs).start()
     started += [pred, onnx]
     pred.wait_live()
@@ -301,7 +303,8 @@ def test_predictor_over_tls_with_predictor_use_ssl(
 ) -> None:
     """--predictor_use_ssl true: the transformer calls https:// (REST), trusting SSL_CERT_FILE."""
     cert, key = self_signed(tmp_path)
-    tls = ["--ssl_certfile", str(cert), "--ssl_keyfile", str(key), "--engine", "sklearn"]
+    tls = ["--ssl_certfile", str(cert), "--ssl_keyfile", str(key)]
+    tls += pinned_sklearn(synthetic_model_dir)
     pred = predictor_server(synthetic_model_dir, serving_logs, tls).start()
     started.append(pred)
     url = f"https://127.0.0.1:{pred.http_port}/v2/models/heart/ready"

@@ -12,6 +12,7 @@ from kserve import InferenceGRPCClient, InferInput, InferRequest
 
 from tests.integration.serving_fixtures import (
     Server,
+    pinned_sklearn,
     predictor_server,
     transformer_server,
 )
@@ -107,7 +108,8 @@ def test_operator_metrics_dir_starts_from_zero(synthetic_model_dir, serving_logs
     env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
     tensor = {"name": "features", "datatype": "FP32", "shape": [1, 13], "data": [1] * 13}
     for requests in (3, 2):  # a run, then a restart on the same directory
-        pred = predictor_server(synthetic_model_dir, serving_logs, ["--engine", "sklearn"], **env)
+        extra = pinned_sklearn(synthetic_model_dir)
+        pred = predictor_server(synthetic_model_dir, serving_logs, extra, **env)
         try:
             pred.start().wait_ready()
             for _ in range(requests):

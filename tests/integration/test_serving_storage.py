@@ -10,18 +10,23 @@ from __future__ import annotations
 import shutil
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
 
 from tests.conftest import free_port
-from tests.integration.serving_fixtures import Server, predictor_server
+from tests.integration.serving_fixtures import Server, pinned_sklearn, predictor_server
 from tests.integration.training_fixtures import S3_KEY, S3_SECRET, moto_s3
 
 pytestmark = pytest.mark.integration
 
 ROW = [61, 1, 4, 140, 260, 0, 2, 120, 1, 2.5, 2, 2, 7]
-FAST = ["--engine", "sklearn"]  # storage is under test here, not the ONNX fast path
+
+
+#: Storage is under test here, not the ONNX fast path (model.joblib pinned by its digest).
+def fast(model_dir: Path | None = None) -> list[str]:
+    return pinned_sklearn(model_dir) if model_dir else ["--engine", "sklearn"]
 
 
 @pytest.fixture
@@ -74,7 +79,8 @@ def test_s3_model_dir_loads(synthetic_model_dir, tmp_path, serving_logs, started
         s3.create_bucket(Bucket="models")
         for path in synthetic_model_dir.iterdir():
             s3.upload_file(str(path), "models", f"heart/v1/{path.name}")
-        pred = predictor_server("s3://models/heart/v1", serving_logs, FAST, **s3_env(endpoint))
+        extra = fast(synthetic_model_dir)
+        pred = predictor_server("s3://models/heart/v1", serving_logs, extra, **s3_env(endpoint))
         started.append(pred.start())
         pred.wait_ready()
         assert scores(pred) == 200
@@ -84,7 +90,7 @@ def test_s3_model_dir_loads(synthetic_model_dir, tmp_path, serving_logs, started
 def test_unreachable_s3_endpoint_is_not_ready(serving_logs, started) -> None:
     closed = f"http://127.0.0.1:{free_port()}"
     env = s3_env(closed) | {"S3_MAX_ATTEMPTS": "2"}
-    pred = predictor_server("s3://models/heart/v1", serving_logs, FAST, **env).start()
+    pred = predictor_server("s3://models/heart/v1", serving_logs, fast(), **env).start()
     started.append(pred)
     reason = refusal(pred)
     assert "the download failed (EndpointConnectionError)" in reason
@@ -105,7 +111,7 @@ def test_hanging_storage_is_bounded(serving_logs, started) -> None:
             "NO_GCE_CHECK": "True",
             "GOOGLE_APPLICATION_CREDENTIALS": None,
         }
-        extra = [*FAST, "--storage_timeout_seconds", "3"]
+        extra = [*fast(), "--storage_timeout_seconds", "3"]
         pred = predictor_server("gs://models/heart/v1", serving_logs, extra, **env).start()
         started.append(pred)
         reason = refusal(pred)
@@ -120,7 +126,7 @@ def test_hanging_storage_is_bounded(serving_logs, started) -> None:
 def test_pvc_uri_reads_the_mounted_claim(synthetic_model_dir, tmp_path, serving_logs, started):
     mount = tmp_path / "mnt-pvc"  # what KServe mounts at /mnt/pvc
     shutil.copytree(synthetic_model_dir, mount / "models" / "heart")
-    extra = [*FAST, "--pvc_mount_path", str(mount)]
+    extra = [*fast(synthetic_model_dir), "--pvc_mount_path", str(mount)]
     pred = predictor_server("pvc://heart-models/models/heart", serving_logs, extra).start()
     started.append(pred)
     pred.wait_ready()
