@@ -57,7 +57,7 @@ def numbers(tensor: InferInput) -> np.ndarray:
     if getattr(tensor, "_raw_data", None) is not None or isinstance(tensor.data, np.ndarray):
         array = _typed(tensor)
     else:
-        array = _from_list(_flatten(tensor.data or []), tensor.datatype)
+        array = _from_list(flat_data(tensor.data or [], tensor.shape), tensor.datatype)
     size = math.prod(tensor.shape)
     if array.size != size or min(tensor.shape, default=0) < 0:
         raise TensorDataError(f"has {array.size} values, shape {list(tensor.shape)} needs {size}")
@@ -72,13 +72,27 @@ def _typed(tensor: InferInput) -> np.ndarray:
         raise TensorDataError(f"binary data does not match {tensor.datatype} ({exc})") from None
 
 
-def _flatten(data: Sequence[object]) -> list[object]:
-    """v2 JSON data may be nested (row-major); objects other than lists stay elements."""
+def flat_data(data: Sequence[object], shape: Sequence[int]) -> list[object]:
+    """v2 JSON data in row-major order: flat, or nested exactly as ``shape`` says.
+
+    Data nested otherwise (``[[1]]`` for shape ``[1]``) is a shape lie, refused
+    even when its element count happens to match.
+    """
     if not any(isinstance(v, list) for v in data):
         return list(data)
     flat: list[object] = []
-    for value in data:
-        flat.extend(_flatten(value) if isinstance(value, list) else [value])
+    level: list[Sequence[object]] = [data]
+    for depth, size in enumerate(shape):
+        last = depth == len(shape) - 1
+        for items in level:
+            if not isinstance(items, list) or len(items) != size:
+                raise TensorDataError(f"data is not nested as shape {list(shape)} says")
+            if last and any(isinstance(v, list) for v in items):
+                raise TensorDataError(f"data is nested deeper than shape {list(shape)}")
+        if last:
+            flat = [v for items in level for v in items]
+        else:
+            level = [v for items in level for v in items]  # type: ignore[misc]
     return flat
 
 

@@ -19,7 +19,7 @@ from kserve.protocol.infer_type import InferInput, InferOutput, InferRequest, In
 from serving.errors import InvalidRequestError
 from serving.jsonbody import parse_json
 from serving.problems import Problem, ValidationError
-from serving.tensordata import NUMERIC_TYPES, TensorDataError, numbers
+from serving.tensordata import NUMERIC_TYPES, TensorDataError, flat_data, numbers
 from transformer.contract import BY_NAME, LABELS
 from transformer.validation import columns_to_matrix, records_to_matrix
 
@@ -68,6 +68,8 @@ def _column(tensor: InferInput) -> tuple[list[object], list[Problem]]:
 def _labels(tensor: InferInput) -> np.ndarray:
     """BYTES data (labels; numbers and null pass through to the contract's check)."""
     try:
+        if isinstance(tensor.data, list):
+            flat_data(tensor.data, tensor.shape)  # nested as the shape says, or refused
         return np.asarray(tensor.as_numpy())
     except (ValueError, TypeError) as exc:
         raise TensorDataError(f"data does not match BYTES {tensor.shape} ({exc})") from None

@@ -110,6 +110,7 @@ def _cell(
         problems.append(
             Problem(row, feature.name, value, violation.message, feature.allowed(), violation.kind)
         )
+        return math.nan  # refused anyway; not cast into the float32 matrix
     return number
 
 
@@ -125,7 +126,10 @@ def _as_number(feature: Feature, value: object) -> tuple[float, str | None]:
         return float(code), None
     if isinstance(value, bool) or not isinstance(value, int | float | np.number):
         return math.nan, f"must be a number, not {type(value).__name__}"
-    return float(value), None
+    try:
+        return float(value), None
+    except OverflowError:  # an integer beyond float64 (Python ints have no bound)
+        return math.nan, "is a number no float64 can hold"
 
 
 def _wrong_text(feature: Feature) -> str:

@@ -7,11 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
-from kserve.errors import InvalidInput
 
 from predictor import storage
 from predictor.settings import PredictorSettings
 from serving import metrics
+from serving.errors import InvalidRequestError
 from serving.jsonbody import parse_json
 from transformer.client import PredictorMetadata
 from transformer.contract import CONTRACT_HASH, FEATURE_NAMES
@@ -108,5 +108,5 @@ def test_json_bodies_accept_nan_like_the_v2_route(body: bytes, expected: dict) -
 
 
 def test_malformed_json_says_where() -> None:
-    with pytest.raises(InvalidInput, match="malformed JSON: Expecting"):
+    with pytest.raises(InvalidRequestError, match=r"row 0, body: is not valid JSON \(Expecting value\)"):
         parse_json(b'{"instances": [')

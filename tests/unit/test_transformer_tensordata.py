@@ -53,7 +53,7 @@ def problems(req: InferRequest) -> list[tuple[int | None, str | None, object]]:
     [
         ("INT32", [1, None, 3], [1.0, math.nan, 3.0]),
         ("UINT8", [0, 255], [0.0, 255.0]),
-        ("FP32", [[1.5], [2.5]], [1.5, 2.5]),  # v2 allows nested (row-major) data
+        ("FP32", [1.5, 2.5], [1.5, 2.5]),
         ("FP64", [1e300, math.inf], [1e300, math.inf]),  # inf is the caller's to judge
         ("INT64", [2**53], [2.0**53]),
     ],
@@ -61,6 +61,15 @@ def problems(req: InferRequest) -> list[tuple[int | None, str | None, object]]:
 def test_numbers_read_exactly(datatype: str, data: list, expected: list) -> None:
     got = numbers(column("x", datatype, data, [len(expected)]))
     np.testing.assert_array_equal(got, np.array(expected))
+
+
+def test_nested_data_must_be_nested_as_its_shape_says() -> None:
+    """v2 allows row-major nesting that matches the shape; other nesting is a shape lie."""
+    got = numbers(column("x", "FP32", [[1.5], [2.5]], [2, 1]))
+    np.testing.assert_array_equal(got, np.array([[1.5], [2.5]]))
+    for data, shape in (([[1.5], [2.5]], [2]), ([[1.0]], [1]), ([[1, 2], [3]], [2, 2])):
+        with pytest.raises(TensorDataError, match="nested"):
+            numbers(column("x", "FP32", data, shape))
 
 
 @pytest.mark.parametrize(
