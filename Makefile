@@ -22,7 +22,7 @@ $(VENV)/.installed-%: pyproject.toml
 	$(PY) -m pip install -q -e '.[$*]'
 	@touch $@
 
-.PHONY: help install test test-unit test-integration lint format typecheck docs clean
+.PHONY: help install test test-unit test-integration fuzz lint format typecheck docs clean
 
 # `make help` lists every target that has a `## text` help line, under the
 # `##@ Group` line above it (mk/help.awk), groups in lifecycle order. Within
@@ -61,7 +61,7 @@ docs-check: docs ## fail when a generated doc is out of date (drift gate)
 # Component makefiles append extra prerequisites of `make test` (tool
 # virtualenvs, rendered files) to TEST_PREREQS.
 .SECONDEXPANSION:
-test: $(VENV)/.installed-dev $$(TEST_PREREQS) ## the whole suite: lint, types, drift gate, unit + integration tests
+test: $(VENV)/.installed-dev $$(TEST_PREREQS) ## the whole suite: lint, types, drift gate, unit, integration, fuzz and fault tests
 	$(MAKE) lint typecheck docs-check
 	$(PY) -m pytest tests -m "not e2e" $(PYTEST_ARGS)
 
@@ -70,6 +70,16 @@ test-unit: $(VENV)/.installed-dev ## unit tests only (fast, no processes)
 
 test-integration: $(VENV)/.installed-dev ## integration tests (real servers on loopback)
 	$(PY) -m pytest tests -m integration $(PYTEST_ARGS)
+
+# `make fuzz N=20000`: N structural cases (make test sends 3000), FUZZ_EXAMPLES
+# Hypothesis examples per property, FUZZ_SEED to replay a run.
+N ?= 20000
+FUZZ_EXAMPLES ?= 200
+FUZZ_SEED ?= 15
+FUZZ_REPORT ?= reports/fuzz/latest.json
+fuzz: $(VENV)/.installed-dev ## the fuzz tier at size N (default 20000); figures to reports/fuzz/latest.json (docs/reliability.md)
+	FUZZ_N=$(N) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) FUZZ_REPORT=$(abspath $(FUZZ_REPORT)) \
+	  $(PY) -m pytest tests/fuzz -m fuzz -s -p no:cacheprovider $(PYTEST_ARGS)
 
 clean: ## remove caches, artifacts and the virtualenv
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache artifacts reports mlruns mlflow.db data/cache *.egg-info

@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -93,7 +93,10 @@ class Report:
         return "\n".join(lines)
 
     def to_json(self) -> str:
-        data = asdict(self) | {"log_bytes_per_request": round(self.log_bytes_per_request, 1)}
+        # asdict() would rebuild each Counter from (key, count) pairs: copy them as dicts.
+        counts = {"statuses": dict(self.statuses), "families": dict(self.families)}
+        plain = {k: v for k, v in vars(self).items() if k not in counts}
+        data = plain | counts | {"log_bytes_per_request": round(self.log_bytes_per_request, 1)}
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
@@ -240,3 +243,23 @@ def _tail(path: Path, offset: int) -> bytes:
     with path.open("rb") as handle:
         handle.seek(offset)
         return handle.read()
+
+
+def figures_table(data: dict[str, object]) -> str:
+    """The Markdown table docs/reliability.md gives for a run (``Report.to_json``'s data)."""
+    statuses = data["statuses"]
+    assert isinstance(statuses, dict)
+    rows = [
+        ("requests sent", f"{data['requests']:,} in {float(data['seconds']):.0f} s"),  # type: ignore[arg-type]
+        ("statuses", ", ".join(f"{k}: {v:,}" for k, v in sorted(statuses.items()))),
+        ("server errors (HTTP 5xx, gRPC INTERNAL/UNKNOWN)", f"{data['server_errors']}"),
+        ("invalid requests answered 200", f"{data['invalid_answered_200']}"),
+        ("valid requests refused", f"{data['valid_refused']}"),
+        ("answers leaking internals", f"{data['leaked_internals']}"),
+        ('REST 4xx not `{"error": ...}`', f"{data['not_kserve_error_json']}"),
+        ("4xx not naming the field at fault", f"{data['not_naming_the_field']}"),
+        ("request values in logs", f"{data['values_in_logs']}"),
+        ("tracebacks in logs", f"{data['log_tracebacks']}"),
+        ("log bytes per request", f"{float(data['log_bytes_per_request']):.0f}"),  # type: ignore[arg-type]
+    ]
+    return "\n".join(["| figure | value |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows)])

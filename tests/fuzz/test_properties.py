@@ -41,20 +41,17 @@ PROPERTY = settings(
 
 def value(feature: Feature) -> st.SearchStrategy[Any]:
     """A value the contract accepts for ``feature`` (code, label, number, or missing)."""
+    allowed: st.SearchStrategy[Any]
     if feature.kind == "categorical":
         codes = sorted(feature.codes)
         labels = [feature.codes[c] for c in codes]
-        allowed = (
-            st.sampled_from(codes)
-            | st.sampled_from(labels)
-            | st.sampled_from(labels).map(str.upper)
-        )
+        upper = st.sampled_from(labels).map(str.upper)
+        allowed = st.sampled_from(codes) | st.sampled_from(labels) | upper
     elif feature.integer:
         allowed = st.integers(int(feature.minimum or 0), int(feature.maximum or 0))
     else:
-        allowed = st.floats(feature.minimum, feature.maximum, allow_nan=False).map(
-            lambda x: round(x, 3)
-        )
+        numbers = st.floats(feature.minimum, feature.maximum, allow_nan=False)
+        allowed = numbers.map(lambda x: round(x, 3))
     return allowed | st.none() if feature.nullable else allowed
 
 
@@ -83,10 +80,15 @@ def v2_body(records: list[dict[str, Any]]) -> dict[str, Any]:
                 "name": feature.name,
                 "datatype": "BYTES" if text else "FP64",
                 "shape": [len(records)],
-                "data": [str(v) if text and v is not None else v for v in data],
+                "data": [str(v) if text and _is_code(v) else v for v in data],
             }
         )
     return {"inputs": inputs}
+
+
+def _is_code(value: object) -> bool:
+    """A categorical code beside labels in a BYTES column is sent as its decimal text."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @PROPERTY

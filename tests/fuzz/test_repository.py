@@ -40,7 +40,7 @@ def grpc_code(server: Server, method: str, request: object, response: type) -> g
     try:
         grpc_call(server, method, request, response)
     except grpc.RpcError as exc:
-        return exc.code()  # type: ignore[attr-defined,no-any-return]
+        return exc.code()
     return grpc.StatusCode.OK
 
 

@@ -7,6 +7,7 @@ naming a JSON file for the figures (docs/reliability.md quotes the last one).
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 
 from tests.fuzz.cases import generate
 from tests.fuzz.conftest import BODY_LIMIT, Pair
-from tests.fuzz.runner import run
+from tests.fuzz.runner import figures_table, run
 
 pytestmark = pytest.mark.fuzz
 
@@ -29,6 +30,7 @@ def test_no_input_gets_a_server_error_or_a_wrong_answer(fuzz_pair: Pair) -> None
     seed = int(os.environ.get("FUZZ_SEED") or 15)
     report = run(generate(n, seed, BODY_LIMIT), fuzz_pair.targets())
     print(f"\nseed {seed}\n" + report.summary())
+    print(figures_table(json.loads(report.to_json())))
     if os.environ.get("FUZZ_REPORT"):
         Path(os.environ["FUZZ_REPORT"]).parent.mkdir(parents=True, exist_ok=True)
         Path(os.environ["FUZZ_REPORT"]).write_text(report.to_json())

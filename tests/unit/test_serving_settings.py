@@ -108,5 +108,5 @@ def test_json_bodies_accept_nan_like_the_v2_route(body: bytes, expected: dict) -
 
 
 def test_malformed_json_says_where() -> None:
-    with pytest.raises(InvalidRequestError, match=r"row 0, body: is not valid JSON \(Expecting value\)"):
+    with pytest.raises(InvalidRequestError, match=r"row 0, body: is not valid JSON \(Expecting"):
         parse_json(b'{"instances": [')
