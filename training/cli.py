@@ -95,10 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(train)
     _tracking(train)
     _train_flags(train)
-    from training import score_cli, tune_cli  # Ray: `tune`, `score` (imports Ray lazily)
+    from training.tune import cli as tune_cli  # Ray: `tune` (imports Ray lazily)
 
     tune_cli.add_parser(commands)
-    score_cli.add_parser(commands)
     return parser
 
 

@@ -12,10 +12,9 @@ from rich.table import Table
 
 from training import cli, report
 from training.data import SiteUnavailableError, fetch, parse_file
-from training.score_cli import score  # noqa: F401  (the Ray commands live in their modules)
 from training.train import TrainSettings
 from training.train import run as run_train
-from training.tune_cli import tune  # noqa: F401
+from training.tune.cli import tune  # noqa: F401
 
 
 def data(args: argparse.Namespace, console: Console) -> int:

@@ -13,11 +13,11 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from tests.integration.training_fixtures import mlflow_in_process
+from training.champion import CHALLENGER, CHAMPION, PromotionRule, Scores, apply
 from training.data import load_site
 from training.evaluate import CVSettings, evaluate
 from training.publish import publish
 from training.tracking import MODEL_NAME, TrackingSettings, configure
-from training.tune_promote import CHALLENGER, CHAMPION, PromotionRule, Scores, apply
 
 pytestmark = pytest.mark.integration
 SAME, OTHER = CVSettings(folds=3, repeats=1, seed=0), CVSettings(folds=4, repeats=1, seed=0)

@@ -68,7 +68,7 @@ import sys
 from pathlib import Path
 import numpy as np
 import matplotlib
-import training.plots, training.eda_plots, training.score_bench, training.publish
+import training.plots, training.eda_plots, batch.bench, training.publish
 assert "matplotlib.pyplot" not in sys.modules, "pyplot imported"
 assert matplotlib.get_backend() == "svg", matplotlib.get_backend()  # the user's choice stands
 y = np.array([0, 1, 0, 1, 1, 0])

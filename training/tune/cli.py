@@ -16,12 +16,12 @@ from rich.console import Console
 from rich.table import Table
 
 from training import cli
+from training.champion import PromotionRule
 from training.data import SITES
-from training.tune_promote import PromotionRule
 
 if TYPE_CHECKING:  # Ray Tune is imported when the command runs, not to parse flags
-    from training.ray_session import RaySettings
-    from training.tune import TuneOutcome, TuneSettings
+    from training.ray_cluster.session import RaySettings
+    from training.tune.search import TuneOutcome, TuneSettings
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -70,13 +70,13 @@ def _ray_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def ray_settings(args: argparse.Namespace) -> RaySettings:
-    from training.ray_session import RaySettings
+    from training.ray_cluster.session import RaySettings
 
     return RaySettings(args.ray_address, args.num_cpus, not args.no_ship_code)
 
 
 def settings(args: argparse.Namespace) -> TuneSettings:
-    from training.tune import TuneSettings
+    from training.tune.search import TuneSettings
 
     if args.num_samples < 1 or args.time_budget_s < 0:
         raise SystemExit("error: --num-samples must be >= 1 and --time-budget-s >= 0")
@@ -103,8 +103,8 @@ def settings(args: argparse.Namespace) -> TuneSettings:
 
 
 def tune(args: argparse.Namespace, console: Console) -> int:
-    from training.tune import TuneInterruptedError
-    from training.tune import run as run_tune
+    from training.tune.search import TuneInterruptedError
+    from training.tune.search import run as run_tune
 
     out = Console(width=max(Console().width, 120))
     if args.show_space:
@@ -123,9 +123,9 @@ def tune(args: argparse.Namespace, console: Console) -> int:
 
 
 def space_table() -> Table:
-    from training.search_space import describe
+    from training.tune.space import describe
 
-    table = Table(title="make tune: search space (training/search_space.py)")
+    table = Table(title="make tune: search space (training/tune/space.py)")
     for column in ("family", "parameter", "range", "scale"):
         table.add_column(column)
     for row in describe():

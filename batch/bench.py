@@ -2,7 +2,7 @@
 
 Generates ``--rows`` valid records from the feature contract
 (:func:`transformer.synthetic.generate`, 5 % missing values), then runs
-``python -m training score`` once per backend as a child process on the same
+``python -m batch score`` once per backend as a child process on the same
 file and model, sampling the resident memory of the child and every process
 it starts (Ray's GCS, raylet, workers) every 0.1 s. Reports wall time,
 rows/s and peak memory side by side, checks the targets (Ray within
@@ -67,8 +67,8 @@ def _tree_rss(process: psutil.Process) -> int:
 
 
 def measure(backend: str, args: Sequence[str], rows: int) -> Run:
-    """Run one ``python -m training score`` and sample its process tree."""
-    command = [sys.executable, "-m", "training", "score", "--backend", backend, *args]
+    """Run one ``python -m batch score`` and sample its process tree."""
+    command = [sys.executable, "-m", "batch", "score", "--backend", backend, *args]
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     watched, peak = psutil.Process(child.pid), 0
@@ -108,7 +108,7 @@ def plot(runs: list[Run], path: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.score_bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m batch.bench", description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--model-dir", default="artifacts/model")
     parser.add_argument("--out", type=Path, default=Path("reports/score-bench"))

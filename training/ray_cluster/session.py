@@ -8,7 +8,7 @@ every CPU) and shut down on exit, so no Ray process outlives the command.
 
 On a cluster our packages are shipped with the job (``py_modules``) unless
 the image already has them; their dependencies must be in the image.
-:mod:`training.ray_reach` refuses a cluster on other machines when the job
+:mod:`training.ray_cluster.reach` refuses a cluster on other machines when the job
 uses resources only this machine can reach (an embedded MLflow store).
 """
 
@@ -22,30 +22,32 @@ from pathlib import Path
 
 import ray
 
-#: Our packages, shipped to a cluster so workers run the same code.
-PACKAGES = ("training", "transformer", "predictor")
+#: Our packages a training job's workers import, shipped to a cluster so
+#: they run the same code (batch scoring adds ``batch``).
+PACKAGES = ("training", "transformer", "predictor", "serving")
 
 
 @dataclass(frozen=True)
 class RaySettings:
     """``address``: None = local Ray; ``num_cpus``: local only (None = all).
 
-    ``ship_code``: send :data:`PACKAGES` to a cluster with the job.
+    ``ship_code``: send ``packages`` to a cluster with the job.
     """
 
     address: str | None = None
     num_cpus: int | None = None
     ship_code: bool = True
+    packages: tuple[str, ...] = PACKAGES
 
     @property
     def local(self) -> bool:
         return not self.address
 
 
-def _packages() -> list[str]:
+def _folders(packages: tuple[str, ...]) -> list[str]:
     import importlib
 
-    return [str(Path(importlib.import_module(p).__file__ or "").parent) for p in PACKAGES]
+    return [str(Path(importlib.import_module(p).__file__ or "").parent) for p in packages]
 
 
 @contextlib.contextmanager
@@ -63,7 +65,7 @@ def session(settings: RaySettings) -> Iterator[str]:
         )
         where = f"local Ray ({int(ray.cluster_resources().get('CPU', 0))} CPUs)"
     else:
-        runtime_env = {"py_modules": _packages()} if settings.ship_code else None
+        runtime_env = {"py_modules": _folders(settings.packages)} if settings.ship_code else None
         ray.init(address=settings.address, runtime_env=runtime_env, logging_level=logging.WARNING)
         cpus = int(ray.cluster_resources().get("CPU", 0))
         where = f"Ray cluster at {settings.address} ({cpus} CPUs)"

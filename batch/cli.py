@@ -1,4 +1,4 @@
-"""``python -m training score``: flags, and the one-line errors of a bad input.
+"""``python -m batch score``: flags, and the one-line errors of a bad input.
 
 Exit codes: 0 scored (rejected rows are reported, not an error), 2 the input
 or the model cannot be used at all (one line on stderr naming the file and
@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
 
-from training import tune_cli
+from training.tune import cli as tune_cli
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -35,16 +36,22 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     tune_cli._ray_flags(score)
 
 
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m batch", description=__doc__)
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    return score(parser.parse_args(argv), Console(stderr=True))
+
+
 def _model_dir(text: str) -> str:
     return text if "://" in text else str(Path(text).resolve())
 
 
 def score(args: argparse.Namespace, console: Console) -> int:
+    from batch.job import ScoreSettings, default_rejected, run
+    from batch.tables import ScoreInputError
     from predictor.inference import ENGINES
     from predictor.manifest import ManifestError
-    from training.ray_reach import UnreachableError
-    from training.score_io import ScoreInputError
-    from training.score_run import ScoreSettings, default_rejected, run
+    from training.ray_cluster.reach import UnreachableError
 
     if args.engine not in ENGINES or args.batch_size < 1:
         console.print(f"error: --engine must be one of {', '.join(ENGINES)}, --batch-size >= 1")

@@ -1,7 +1,7 @@
 """``make score``: score a file with Ray Data (default) or a plain pandas loop.
 
-Both backends run the same :class:`training.score.BatchScorer` on batches
-of the same size and write through the same :class:`training.score_io.Outputs`;
+Both backends run the same :class:`batch.scorer.BatchScorer` on batches
+of the same size and write through the same :class:`batch.tables.Outputs`;
 only the engine differs. Ray Data keeps one model per actor (one actor per
 CPU) and preserves the input order, so both write identical files.
 """
@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
 import sklearn
 
+from batch.scorer import BatchScorer, split
+from batch.tables import Outputs, ScoreInputError, keep_schema, read_input
 from predictor import storage
 from predictor.manifest import Manifest, verify
-from training import ray_reach
-from training.ray_session import RaySettings, node_addresses, session
-from training.score import BatchScorer, split
-from training.score_io import Outputs, ScoreInputError, keep_schema, read_input
+from training.ray_cluster import reach
+from training.ray_cluster.session import PACKAGES, RaySettings, node_addresses, session
 
 Backend = Literal["ray", "pandas"]
 BACKENDS: tuple[Backend, ...] = ("ray", "pandas")
@@ -62,7 +62,7 @@ def default_rejected(output: Path) -> Path:
 def run(settings: ScoreSettings) -> ScoreOutcome:
     started = time.perf_counter()
     if settings.backend == "ray":
-        ray_reach.check_address(settings.ray.address, _local_only(settings.model_dir))
+        reach.check_address(settings.ray.address, _local_only(settings.model_dir))
     manifest = verify(storage.fetch(settings.model_dir), sklearn.__version__)
     frame = read_input(settings.input, settings.keep)
     if frame.empty:
@@ -87,8 +87,8 @@ def _ray(frame: pd.DataFrame, settings: ScoreSettings) -> Iterator[pd.DataFrame]
     import ray
     import ray.data
 
-    with session(settings.ray) as where:
-        ray_reach.check_nodes(where, node_addresses(), _local_only(settings.model_dir))
+    with session(replace(settings.ray, packages=(*PACKAGES, "batch"))) as where:
+        reach.check_nodes(where, node_addresses(), _local_only(settings.model_dir))
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True
         step = settings.batch_size

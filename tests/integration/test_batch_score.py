@@ -1,4 +1,4 @@
-"""``python -m training score`` on a real local Ray: every row accounted for,
+"""``python -m batch score`` on a real local Ray: every row accounted for,
 the same files as the plain pandas path, and the same numbers the real
 predictor server returns for the same rows, and the real transformer for the
 same CSV rows written by people (labels such as ``male``, empty cells, ``?``)."""
@@ -27,7 +27,7 @@ BAD = {17: ("age", 300), 123: ("thal", "purple"), 2999: ("cp", None)}
 
 def _score(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "training", "score", "--num-cpus", "2", *args],
+        [sys.executable, "-m", "batch", "score", "--num-cpus", "2", *args],
         cwd=REPO, capture_output=True, text=True, timeout=240, check=False,
     )  # fmt: skip
 

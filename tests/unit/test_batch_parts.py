@@ -13,10 +13,10 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from batch.cli import main
+from batch.scorer import BatchScorer, split
+from batch.tables import Outputs, ScoreInputError, read_input
 from predictor import inference
-from training.cli import main
-from training.score import BatchScorer, split
-from training.score_io import Outputs, ScoreInputError, read_input
 from transformer.synthetic import generate, to_records
 
 pytestmark = pytest.mark.unit
