@@ -1,4 +1,4 @@
-"""Entry point: ``python -m batch score`` (see :mod:`batch.cli`)."""
+"""Entry point: ``python -m batch score|bench`` (see :mod:`batch.cli`)."""
 
 from batch.cli import main
 

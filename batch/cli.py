@@ -1,45 +1,82 @@
-"""``python -m batch score``: flags, and the one-line errors of a bad input.
+"""python -m batch: score files of patient records with Ray Data, and benchmark it.
 
-Exit codes: 0 scored (rejected rows are reported, not an error), 2 the input
-or the model cannot be used at all (one line on stderr naming the file and
-the reason).
+python -m batch score (make score) writes the scored rows and the rejected
+rows of a CSV/Parquet file; python -m batch bench (make score-bench) compares
+Ray Data with a plain pandas loop. python -m batch COMMAND --help lists each
+command's flags and their defaults.
+
+Exit codes of score: 0 scored (rejected rows are reported, not an
+error); 2 a bad flag, or the input or the model cannot be used at all (one
+line on stderr naming the file and the reason).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 from rich.console import Console
 
-from training.tune import cli as tune_cli
+from batch import bench
+from batch.job import BACKENDS, ScoreOutcome, ScoreSettings, default_rejected, run
+from batch.tables import ScoreInputError
+from predictor.inference import ENGINES
+from predictor.manifest import ManifestError
+from training import clikit
+from training.ray_cluster.flags import add_ray_flags, ray_settings
+from training.ray_cluster.reach import UnreachableError
+
+PROG = "python -m batch"
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    score = commands.add_parser("score", help="batch-score a CSV/Parquet file (Ray Data)")
-    score.add_argument("--input", type=Path, required=True, help="patient records .csv/.parquet")
-    score.add_argument("--output", type=Path, required=True, help="scored rows .csv/.parquet")
-    score.add_argument("--rejected", type=Path, default=None,
-                       help="rejected rows (default OUTPUT.rejected.EXT)")  # fmt: skip
-    score.add_argument(
-        "--model-dir",
-        default=os.environ.get("MODEL_DIR") or "artifacts/model",
-        help="exported model/: path or s3:// URI (env MODEL_DIR)",
+def build_parser() -> argparse.ArgumentParser:
+    parser = clikit.new_parser(PROG, __doc__ or "")
+    commands = parser.add_subparsers(
+        title="commands", dest="command", required=True, metavar="COMMAND"
     )
-    score.add_argument("--engine", default="onnx", help="predictor engine: onnx or sklearn")
-    score.add_argument("--backend", choices=("ray", "pandas"), default="ray")
-    score.add_argument("--batch-size", type=int, default=10_000, help="rows per batch")
-    score.add_argument("--keep", action="append", default=[], metavar="COLUMN",
-                       help="input column to carry into both outputs (repeatable)")  # fmt: skip
-    tune_cli._ray_flags(score)
+    score_parser = clikit.add_command(
+        commands, "score", "score a CSV/Parquet file of patient records (Ray Data)", score
+    )
+    add_score_flags(score_parser)
+    bench.add_command(commands)
+    return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m batch", description=__doc__)
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    return score(parser.parse_args(argv), Console(stderr=True))
+def add_score_flags(parser: argparse.ArgumentParser) -> None:
+    model_dir = os.environ.get("MODEL_DIR") or "artifacts/model"
+    parser.add_argument("--input", type=Path, required=True, help="patient records .csv/.parquet")
+    parser.add_argument("--output", type=Path, required=True, help="scored rows .csv/.parquet")
+    parser.add_argument(
+        "--rejected", type=Path, default=None, help="rejected rows (default: OUTPUT.rejected.EXT)"
+    )
+    parser.add_argument(
+        "--model-dir", default=model_dir, help="exported model/: path or s3:// URI (env MODEL_DIR)"
+    )
+    parser.add_argument(
+        "--engine", choices=tuple(ENGINES), default="onnx", help="the predictor's engine"
+    )
+    parser.add_argument("--backend", choices=BACKENDS, default="ray", help="where batches run")
+    parser.add_argument(
+        "--batch-size", type=clikit.at_least(1), default=10_000, help="rows per batch"
+    )
+    parser.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="input column to carry into both outputs (repeatable; default: none)",
+    )
+    parser.add_argument(
+        "--summary-json",
+        type=Path,
+        default=None,
+        help="also write the counts and timings as JSON to this file (default: none)",
+    )
+    add_ray_flags(parser)
 
 
 def _model_dir(text: str) -> str:
@@ -47,15 +84,6 @@ def _model_dir(text: str) -> str:
 
 
 def score(args: argparse.Namespace, console: Console) -> int:
-    from batch.job import ScoreSettings, default_rejected, run
-    from batch.tables import ScoreInputError
-    from predictor.inference import ENGINES
-    from predictor.manifest import ManifestError
-    from training.ray_cluster.reach import UnreachableError
-
-    if args.engine not in ENGINES or args.batch_size < 1:
-        console.print(f"error: --engine must be one of {', '.join(ENGINES)}, --batch-size >= 1")
-        return 2
     settings = ScoreSettings(
         input=args.input,
         output=args.output,
@@ -65,21 +93,49 @@ def score(args: argparse.Namespace, console: Console) -> int:
         backend=args.backend,
         batch_size=args.batch_size,
         keep=tuple(args.keep),
-        ray=tune_cli.ray_settings(args),
+        ray=ray_settings(args),
     )
     try:
         outcome = run(settings)
     except (ScoreInputError, ManifestError, FileNotFoundError, UnreachableError) as exc:
         console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
-    m = outcome.manifest
-    console.print(
+    console.print(summary(outcome, settings), markup=False, highlight=False, soft_wrap=True)
+    if args.summary_json:
+        args.summary_json.write_text(json.dumps(summary_record(outcome, settings), indent=2))
+    return 0
+
+
+def summary(outcome: ScoreOutcome, settings: ScoreSettings) -> str:
+    """The one line a run ends with; Ray's start-up is reported apart from the scoring rate."""
+    m, timing = outcome.manifest, outcome.timing
+    rate = timing.rows_per_s
+    engine = "Ray start-up" if settings.backend == "ray" else "start-up"
+    speed = (
+        f"{engine} {timing.startup:.1f} s, then {rate:,.0f} rows/s"
+        if rate is not None
+        else f"{engine} and scoring {timing.startup:.1f} s (one batch)"
+    )
+    return (
         f"{outcome.rows} rows: {outcome.scored} scored -> {settings.output},"
         f" {outcome.rejected} rejected -> {settings.rejected}"
-        f" ({outcome.rows / outcome.seconds:,.0f} rows/s, {args.backend},"
-        f" model {m.model_name} v{m.model_version or '-'})",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
+        f" ({speed}; {timing.total:.1f} s in all; {settings.backend},"
+        f" model {m.model_name} v{m.model_version or '-'})"
     )
-    return 0
+
+
+def summary_record(outcome: ScoreOutcome, settings: ScoreSettings) -> dict[str, object]:
+    """``--summary-json``: what the line says, as numbers."""
+    return {
+        "backend": settings.backend,
+        "rows": outcome.rows,
+        "scored": outcome.scored,
+        "rejected": outcome.rejected,
+        "timing": asdict(outcome.timing),
+        "rows_per_s_after_startup": outcome.timing.rows_per_s,
+        "model_version": outcome.manifest.model_version,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return clikit.run(build_parser(), argv)

@@ -82,6 +82,11 @@ def test_plot_modules_choose_no_backend_and_draw_without_pyplot(tmp_path: Path) 
     env = clean_env(MPLBACKEND="svg")
     done = subprocess.run(
         [sys.executable, "-c", NO_SIDE_EFFECTS, str(tmp_path / "roc.png")],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]

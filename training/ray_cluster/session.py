@@ -1,7 +1,7 @@
 """Connect to Ray: an embedded local Ray by default, an existing cluster when asked.
 
-``address`` comes from ``--ray-address`` or ``RAY_ADDRESS`` (read by the
-CLI in ``main()``): ``auto`` joins the cluster this machine belongs to (a
+``address`` comes from ``--ray-address`` or ``RAY_ADDRESS``
+(:mod:`training.ray_cluster.flags`): ``auto`` joins the cluster this machine belongs to (a
 KubeRay head pod, ``ray start --head``), ``ray://host:10001`` connects a Ray
 Client. Without one, a private Ray is started with ``num_cpus`` (default:
 every CPU) and shut down on exit, so no Ray process outlives the command.
@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import ray
 
@@ -63,18 +64,27 @@ def session(settings: RaySettings) -> Iterator[str]:
             include_dashboard=False,
             logging_level=logging.WARNING,
         )
-        where = f"local Ray ({int(ray.cluster_resources().get('CPU', 0))} CPUs)"
+        where = f"local Ray ({cluster_cpus()} CPUs)"
     else:
         runtime_env = {"py_modules": _folders(settings.packages)} if settings.ship_code else None
         ray.init(address=settings.address, runtime_env=runtime_env, logging_level=logging.WARNING)
-        cpus = int(ray.cluster_resources().get("CPU", 0))
-        where = f"Ray cluster at {settings.address} ({cpus} CPUs)"
+        where = f"Ray cluster at {settings.address} ({cluster_cpus()} CPUs)"
     try:
         yield where
     finally:
         ray.shutdown()
 
 
+def cluster_cpus() -> int:
+    """The CPUs of the connected cluster (all nodes)."""
+    return int(_cluster_resources().get("CPU", 0))
+
+
 def node_addresses() -> list[str]:
     """The addresses of the connected cluster's alive nodes."""
-    return [str(node["NodeManagerAddress"]) for node in ray.nodes() if node.get("Alive")]
+    return [str(node["NodeManagerAddress"]) for node in _nodes() if node.get("Alive")]
+
+
+# Untyped in Ray (ray/_private/state.py); the types their docstrings give.
+_cluster_resources = cast(Callable[[], dict[str, float]], ray.cluster_resources)
+_nodes = cast(Callable[[], list[dict[str, Any]]], ray.nodes)

@@ -1,8 +1,9 @@
-"""``python -m training tune``: flags, and the printed summary of a search.
+"""``python -m training tune``: its flags, and the printed summary of a search.
 
-Environment: ``RAY_ADDRESS`` (``auto`` or ``ray://host:10001``: run on that
-cluster; unset: an embedded local Ray), plus the MLflow and data variables
-of :mod:`training.cli`. Flags win over variables.
+Environment: ``RAY_ADDRESS`` (``auto``, ``HOST:PORT`` or ``ray://HOST:10001``:
+run on that cluster; unset: a local Ray started for the command) and
+``MODEL_DIR`` (where a promoted challenger is exported), plus the data and
+MLflow variables of :mod:`training.flags`. Flags win over variables.
 """
 
 from __future__ import annotations
@@ -15,79 +16,93 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
-from training import cli
+from training import flags
 from training.champion import PromotionRule
-from training.data import SITES
+from training.clikit import Commands, at_least, non_negative
+from training.clikit import add_command as add_subcommand
+from training.ray_cluster.flags import add_ray_flags, ray_settings
 
 if TYPE_CHECKING:  # Ray Tune is imported when the command runs, not to parse flags
-    from training.ray_cluster.session import RaySettings
     from training.tune.search import TuneOutcome, TuneSettings
 
+SUMMARY = "Ray Tune search; the best becomes 'challenger'"
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    tune = commands.add_parser("tune", help="Ray Tune search; publish the best as 'challenger'")
-    cli._common(tune)
-    cli._tracking(tune)
-    tune.add_argument("--model-dir", type=Path, default=Path("artifacts/challenger"),
-                      help="the challenger's model/")  # fmt: skip
-    tune.add_argument(
+
+def add_command(commands: Commands) -> None:
+    """Register ``tune``."""
+    parser = add_subcommand(commands, "tune", SUMMARY, tune)
+    parser.add_argument("--show-space", action="store_true", help="print the search space, exit")
+    flags.add_data_flags(parser)
+    flags.add_tracking_flags(parser)
+    _add_model_flags(parser)
+    flags.add_cv_flags(parser, jobs=False, seed_help="CV folds and the TPE sampler")
+    _add_search_flags(parser)
+    add_ray_flags(parser)
+
+
+def _add_model_flags(parser: argparse.ArgumentParser) -> None:
+    champion_dir = os.environ.get("MODEL_DIR") or "artifacts/model"
+    parser.add_argument(
+        "--model-dir",
+        type=Path,
+        default=Path("artifacts/challenger"),
+        help="where the challenger's model/ is exported",
+    )
+    parser.add_argument(
         "--champion-dir",
         type=Path,
-        default=Path(os.environ.get("MODEL_DIR") or "artifacts/model"),
-        help="where a promoted challenger is exported (env MODEL_DIR; default artifacts/model)",
+        default=Path(champion_dir),
+        help="where a promoted challenger is exported (env MODEL_DIR)",
     )
-    tune.add_argument("--families", type=cli._families, default=("random_forest",
-                      "logistic_regression"), help="comma-separated")  # fmt: skip
-    tune.add_argument("--folds", type=int, default=5, help="CV folds per trial")
-    tune.add_argument("--repeats", type=int, default=10, help="CV repeats per trial")
-    tune.add_argument("--seed", type=int, default=0, help="CV folds and the TPE sampler")
-    tune.add_argument("--num-samples", type=int, default=20, help="budget: number of trials")
-    tune.add_argument("--time-budget-s", type=float, default=0.0, help="budget: seconds (0=none)")
-    tune.add_argument("--max-concurrent", type=int, default=None, help="parallel trials cap")
-    tune.add_argument("--storage", default="artifacts/ray", help="Ray experiment storage")
-    tune.add_argument("--name", default=None, help="experiment name (default: new/latest)")
-    tune.add_argument("--resume", action="store_true", help="resume an interrupted search")
-    tune.add_argument(
-        "--external-sites", type=cli._sites, default=tuple(s for s in SITES if s != "cleveland")
-    )
-    tune.add_argument("--min-gain", type=float, default=PromotionRule.min_gain,
-                      help="ROC-AUC gain over the champion needed to promote")  # fmt: skip
-    tune.add_argument("--brier-tolerance", type=float, default=PromotionRule.brier_tolerance)
-    _ray_flags(tune)
-    tune.add_argument("--show-space", action="store_true", help="print the search space, exit")
-
-
-def _ray_flags(parser: argparse.ArgumentParser) -> None:
+    flags.add_families_flag(parser, "model families to search")
+    flags.add_external_sites_flag(parser)
+    rule = PromotionRule()
     parser.add_argument(
-        "--ray-address",
-        default=os.environ.get("RAY_ADDRESS") or None,
-        help="Ray cluster: auto or ray://host:10001 (env RAY_ADDRESS; default: local Ray)",
+        "--min-gain",
+        type=float,
+        default=rule.min_gain,
+        help="ROC-AUC gain over the champion needed to promote",
     )
-    parser.add_argument("--num-cpus", type=int, default=None, help="local Ray's CPUs (all)")
     parser.add_argument(
-        "--no-ship-code", action="store_true", help="the cluster's image already has our code"
+        "--brier-tolerance",
+        type=non_negative,
+        default=rule.brier_tolerance,
+        help="how much worse than the champion's the Brier score may be",
     )
 
 
-def ray_settings(args: argparse.Namespace) -> RaySettings:
-    from training.ray_cluster.session import RaySettings
-
-    return RaySettings(args.ray_address, args.num_cpus, not args.no_ship_code)
+def _add_search_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("search")
+    group.add_argument("--num-samples", type=at_least(1), default=20, help="budget: trials")
+    group.add_argument(
+        "--time-budget-s", type=non_negative, default=0.0, help="budget: seconds (0 = no limit)"
+    )
+    group.add_argument(
+        "--max-concurrent",
+        type=at_least(1),
+        default=None,
+        help="cap on parallel trials (default: as many as the CPUs allow)",
+    )
+    group.add_argument(
+        "--storage", default="artifacts/ray", help="Ray experiment storage: folder or s3:// URI"
+    )
+    group.add_argument(
+        "--name", default=None, help="experiment name (default: a new one, or the latest to resume)"
+    )
+    group.add_argument("--resume", action="store_true", help="resume an interrupted search")
 
 
 def settings(args: argparse.Namespace) -> TuneSettings:
     from training.tune.search import TuneSettings
 
-    if args.num_samples < 1 or args.time_budget_s < 0:
-        raise SystemExit("error: --num-samples must be >= 1 and --time-budget-s >= 0")
-    args.jobs = 1  # folds run inside the trial's one CPU; Ray runs trials in parallel
     return TuneSettings(
         source=args.source,
         cache_dir=args.cache_dir,
         model_dir=args.model_dir,
         champion_dir=args.champion_dir,
         families=args.families,
-        cv=cli.cv_settings(args),
+        # folds run inside the trial's one CPU; Ray runs trials in parallel
+        cv=flags.cv_settings(args, n_jobs=1),
         num_samples=args.num_samples,
         time_budget_s=args.time_budget_s,
         max_concurrent=args.max_concurrent,
@@ -97,7 +112,7 @@ def settings(args: argparse.Namespace) -> TuneSettings:
         resume=args.resume,
         external_sites=args.external_sites,
         rule=PromotionRule(args.min_gain, args.brier_tolerance),
-        tracking=cli.tracking_settings(args),
+        tracking=flags.tracking_settings(args),
         ray=ray_settings(args),
     )
 
@@ -115,7 +130,7 @@ def tune(args: argparse.Namespace, console: Console) -> int:
     except TuneInterruptedError as exc:
         console.print(f"[yellow]interrupted:[/] {exc}")
         return 130
-    except ValueError as exc:  # bad flags, nothing to resume, a cluster that cannot reach MLflow
+    except ValueError as exc:  # nothing to resume, a cluster that cannot reach MLflow
         console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
     out.print(summary(outcome))
@@ -145,8 +160,8 @@ def summary(outcome: TuneOutcome) -> Table:
     for name, value in best.metrics.items():
         table.add_row(f"CV {name}", str(value))
     table.add_row("threshold", f"{best.threshold:.3f}")
-    table.add_row("registered", f"{published.manifest.model_name} v{published.model_version}"
-                  " (challenger)")  # fmt: skip
+    registered = f"{published.manifest.model_name} v{published.model_version} (challenger)"
+    table.add_row("registered", registered)
     verdict = "promoted to champion" if decision.promote else "champion unchanged"
     table.add_row("champion rule", f"{verdict}: {decision.reason}")
     table.add_row("challenger model/", str(published.model_dir))
