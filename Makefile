@@ -39,9 +39,10 @@ help: ## list the targets by group, in lifecycle order (the default goal)
 
 install: $(VENV)/.installed-dev ## create .venv with every component and the dev tools
 
-lint: $(VENV)/.installed-dev ## ruff check, ruff format --check
+lint: $(VENV)/.installed-dev ## ruff check, ruff format --check, the import rules (lint-imports)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.installed-dev ## apply ruff's fixes and formatting
 	$(PY) -m ruff check --fix .

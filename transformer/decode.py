@@ -35,8 +35,9 @@ def v2_matrix(request: InferRequest, max_rows: int) -> np.ndarray:
     seen: set[str] = set()
     for tensor in request.inputs:
         if tensor.name in seen:
-            problems.append(Problem(None, tensor.name, None, "is given more than once",
-                                    "one input per field"))  # fmt: skip
+            problems.append(
+                Problem(None, tensor.name, None, "is given more than once", "one input per field")
+            )
             continue
         seen.add(tensor.name)
         values, found = _column(tensor)
@@ -67,7 +68,7 @@ def _column(tensor: InferInput) -> tuple[list[object], list[Problem]]:
 def _labels(tensor: InferInput) -> np.ndarray:
     """BYTES data (labels; numbers and null pass through to the contract's check)."""
     try:
-        return tensor.as_numpy()
+        return np.asarray(tensor.as_numpy())
     except (ValueError, TypeError) as exc:
         raise TensorDataError(f"data does not match BYTES {tensor.shape} ({exc})") from None
 

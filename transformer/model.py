@@ -51,8 +51,9 @@ class HeartTransformer(Model):
     def client(self) -> RestPredictor | GrpcPredictor:
         if self._client is None:
             s = self.settings
-            self._client = make_client(s.predictor_protocol, s.predictor_host, s.timeout_seconds,
-                                       s.retries, s.use_ssl)  # fmt: skip
+            self._client = make_client(
+                s.predictor_protocol, s.predictor_host, s.timeout_seconds, s.retries, s.use_ssl
+            )
         return self._client
 
     def start(self) -> None:

@@ -28,11 +28,21 @@ def python_snippet() -> str:
 
 def test_make_predict_against_running_servers(transformer_rest: Server) -> None:
     done = subprocess.run(
-        ["make", "--no-print-directory", "-o", ".venv/.installed-transformer", "predict",
-         f"TRANSFORMER_HTTP_PORT={transformer_rest.http_port}",
-         f"TRANSFORMER_GRPC_PORT={transformer_rest.grpc_port}"],
-        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [
+            "make",
+            "--no-print-directory",
+            "-o",
+            ".venv/.installed-transformer",
+            "predict",
+            f"TRANSFORMER_HTTP_PORT={transformer_rest.http_port}",
+            f"TRANSFORMER_GRPC_PORT={transformer_rest.grpc_port}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "v2 REST response (200)" in done.stdout
     assert done.stdout.count("patient 1: risk of heart disease") == 2  # REST and gRPC
@@ -45,9 +55,13 @@ def test_documented_client_snippet_runs(transformer_rest: Server) -> None:
     code = code.replace("127.0.0.1:8080", f"127.0.0.1:{transformer_rest.http_port}")
     code = code.replace("127.0.0.1:8081", transformer_rest.grpc)
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
         check=False,
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stderr
     rest_line, grpc_line = done.stdout.strip().splitlines()
     assert re.fullmatch(r"\{'risk': \[0\.\d+\], 'label': \['(no )?disease'\]\}", rest_line)

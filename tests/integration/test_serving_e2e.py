@@ -87,11 +87,11 @@ def test_bytes_labels_equal_codes(transformer_rest: Server) -> None:
         transformer_rest.post("/v2/models/heart/infer", json=v2_columns([record])).json()
     )
     body = v2_columns([record])
-    for tensor in body["inputs"]:  # type: ignore[union-attr]
+    for tensor in body["inputs"]:
         if tensor["name"] in ("sex", "cp", "exang", "thal"):
             tensor["datatype"] = "BYTES"
     labels = {"sex": "male", "cp": "Asymptomatic", "exang": "yes", "thal": "reversible defect"}
-    for tensor in body["inputs"]:  # type: ignore[union-attr]
+    for tensor in body["inputs"]:
         if tensor["name"] in labels:
             tensor["data"] = [labels[tensor["name"]]]
     by_label = outputs(transformer_rest.post("/v2/models/heart/infer", json=body).json())

@@ -15,8 +15,21 @@ from transformer.contract import FEATURE_NAMES
 
 pytestmark = pytest.mark.unit
 
-GOOD = {"age": 61, "sex": 1, "cp": 4, "trestbps": 140, "chol": 260, "fbs": 0, "restecg": 2,
-        "thalach": 120, "exang": 1, "oldpeak": 2.5, "slope": 2, "ca": 2, "thal": 7}  # fmt: skip
+GOOD = {
+    "age": 61,
+    "sex": 1,
+    "cp": 4,
+    "trestbps": 140,
+    "chol": 260,
+    "fbs": 0,
+    "restecg": 2,
+    "thalach": 120,
+    "exang": 1,
+    "oldpeak": 2.5,
+    "slope": 2,
+    "ca": 2,
+    "thal": 7,
+}
 
 
 def column(name: str, datatype: str, data: list, shape: list[int] | None = None) -> InferInput:

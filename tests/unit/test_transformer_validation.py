@@ -14,8 +14,21 @@ from transformer.validation import columns_to_matrix, records_to_matrix
 
 pytestmark = pytest.mark.unit
 
-GOOD = {"age": 61, "sex": 1, "cp": 4, "trestbps": 140, "chol": 260, "fbs": 0, "restecg": 2,
-        "thalach": 120, "exang": 1, "oldpeak": 2.5, "slope": 2, "ca": 2, "thal": 7}  # fmt: skip
+GOOD = {
+    "age": 61,
+    "sex": 1,
+    "cp": 4,
+    "trestbps": 140,
+    "chol": 260,
+    "fbs": 0,
+    "restecg": 2,
+    "thalach": 120,
+    "exang": 1,
+    "oldpeak": 2.5,
+    "slope": 2,
+    "ca": 2,
+    "thal": 7,
+}
 
 
 def problems(call, *args) -> list[tuple[int | None, str | None]]:
