@@ -24,7 +24,11 @@ from transformer.synthetic import generate, to_records
 
 pytestmark = pytest.mark.integration
 ROWS = 3000
-BAD = {17: ("age", 300), 123: ("thal", "purple"), 2999: ("cp", None)}
+BAD: dict[int, tuple[str, int | str | None]] = {
+    17: ("age", 300),
+    123: ("thal", "purple"),
+    2999: ("cp", None),
+}
 
 
 def _score(**values: object) -> subprocess.CompletedProcess[str]:
@@ -105,7 +109,7 @@ def test_scores_equal_the_served_predictions(
     server = predictor_server(synthetic_model_dir, tmp_path).start()
     try:
         server.wait_ready()
-        data = np.where(np.isnan(matrix), None, matrix).ravel().tolist()  # JSON null = missing
+        data = [None if np.isnan(v) else float(v) for v in matrix.ravel()]  # null = missing
         tensor = {"name": "features", "datatype": "FP32", "shape": list(matrix.shape), "data": data}
         body = {"inputs": [tensor]}
         response = server.post("/v2/models/heart/infer", json=body)

@@ -122,8 +122,10 @@ def test_interrupted_search_resumes_and_publishes_the_challenger(
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     client = MlflowClient()
+    experiment = client.get_experiment_by_name("heart")
+    assert experiment is not None
     parent = client.search_runs(
-        [client.get_experiment_by_name("heart").experiment_id],
+        [experiment.experiment_id],
         filter_string=f"tags.ray_experiment = '{NAME}'",
     )
     assert len(parent) == 1

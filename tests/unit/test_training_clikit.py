@@ -28,7 +28,7 @@ COMMANDS = {
 }
 
 
-def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:  # type: ignore[type-arg]
+def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
     """The parser's subcommands (argparse has no public way to list them)."""
     [action] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     return action
