@@ -92,12 +92,15 @@ def test_every_flag_has_help_and_shows_its_default(prog: str) -> None:
     assert checked > 15  # the walk found the subcommands' flags
 
 
-def test_defaults_are_shown_as_typed() -> None:
+def test_defaults_are_shown_as_typed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("RAY_ADDRESS", "auto")
     parser = _subcommands(training_cli.build_parser())["tune"]
     shown = {a.dest: HelpFormatter("tune")._get_help_string(a) or "" for a in parser._actions}
     assert shown["families"].endswith("(default: random_forest,logistic_regression)")
     assert shown["resume"].endswith("(default: off)")
     assert shown["tracking_uri"].endswith("(env MLFLOW_TRACKING_URI; default: sqlite:///mlflow.db)")
+    assert shown["ray_address"].endswith("(env RAY_ADDRESS; default: auto)")  # the value in force
 
 
 @pytest.mark.parametrize(
