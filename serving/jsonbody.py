@@ -16,7 +16,8 @@ from cloudevents.sdk.converters.util import has_binary_headers
 from kserve.protocol.dataplane import JSON_HEADERS
 
 from serving.errors import InvalidRequestError
-from serving.strictjson import DEFAULT_MAX_DEPTH, BodyError, loads
+from serving.limits import DEFAULT_MAX_DEPTH
+from serving.strictjson import BodyError, loads
 
 
 def parse_json(body: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:

@@ -6,7 +6,7 @@ answers 422 for malformed bodies and drops metadata parameters. The classes
 here change that by subclassing KServe's own servers, and nothing else in the
 project touches a KServe internal.
 
-:data:`UPSTREAM` lists each KServe (or grpc-interceptor) function an override
+:data:`UPSTREAM` lists each KServe (or uvicorn) function an override
 replaces or leans on, with a digest of its source as released.
 ``tests/unit/test_serving_adapter.py`` fails when one of them changes, so that
 a KServe bump is a conscious act: re-read the function, adapt the override,
@@ -43,11 +43,12 @@ from kserve.protocol.rest.server import RESTServer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from serving import errors, limits, rest, tensorchecks
+from serving import errors, httpguard, limits, rest, tensorchecks
 from serving.errors import ServingError
 from serving.grpcdecode import DecodeInterceptor
+from serving.httpguard import HeadTimeoutProtocol
 from serving.jsonbody import is_json_v1, parse_json
-from serving.limits import HeadTimeoutProtocol, Limits
+from serving.limits import Limits
 from serving.repository import Repository
 from serving.settings import ServerSettings
 
@@ -160,7 +161,7 @@ class LenientDataPlane(DataPlane):
                     "a body that is not JSON needs the binary extension's"
                     f" {INFERENCE_HEADER} header"
                 )
-            size = limits.header_length(length.encode("latin-1"), len(body))
+            size = httpguard.header_length(length.encode("latin-1"), len(body))
             header = parse_json(body[:size])
             tensorchecks.check_binary_header(header, len(body) - size)
             tensorchecks.check_binary_data(header, body[size:])
@@ -264,8 +265,8 @@ class BoundRESTServer(RESTServer):
 
     Upstream: ``RESTServer.__init__`` builds its ``uvicorn.Config`` with
     ``host="0.0.0.0"`` (set to ``bind_address`` here) and uvicorn's protocol
-    (ours adds a request-head deadline, :class:`serving.limits.HeadTimeoutProtocol`);
-    ``_add_middlewares`` gains :class:`serving.limits.BodyGuard` (outermost);
+    (ours adds a request-head deadline, :class:`serving.httpguard.HeadTimeoutProtocol`);
+    ``_add_middlewares`` gains :class:`serving.httpguard.BodyGuard` (outermost);
     ``_register_endpoints`` and ``_add_exception_handlers`` are extended (ours
     first, so they take precedence; no handler answers with an exception's
     class name); ``start``/``run`` silence FastAPI's per-request
@@ -332,7 +333,7 @@ class BoundRESTServer(RESTServer):
 
     def _add_middlewares(self, app: FastAPI) -> None:
         super()._add_middlewares(app)
-        app.add_middleware(limits.BodyGuard, limits=self.limits)
+        app.add_middleware(httpguard.BodyGuard, limits=self.limits)
 
     def _add_exception_handlers(self, app: FastAPI) -> None:
         super()._add_exception_handlers(app)

@@ -22,8 +22,7 @@ from grpc import StatusCode
 from kserve.model_repository import ModelRepository
 
 from serving.errors import NotReadyError, ServingError
-
-FLAG = "--enable_model_repository"
+from serving.limits import REPOSITORY_FLAG as FLAG
 
 
 class RepositoryDisabledError(ServingError):

@@ -13,11 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from serving import limits as limits_
-from serving.limits import Limits
-from serving.repository import FLAG as REPOSITORY_FLAG
-
-#: Default upper bound on the rows of one request (``--max_batch_size``).
-DEFAULT_MAX_ROWS = 1024
+from serving.limits import REPOSITORY_FLAG, Limits
 
 
 def server_parser(description: str, prog: str | None = None) -> argparse.ArgumentParser:

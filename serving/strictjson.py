@@ -25,10 +25,9 @@ from typing import Any
 import numpy as np
 import orjson
 
+from serving.limits import DEFAULT_MAX_DEPTH
 from serving.problems import Problem
 
-#: Default deepest nesting of arrays and objects (v2 data [N, 1] needs 6).
-DEFAULT_MAX_DEPTH = 32
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}:,]', re.DOTALL)
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")

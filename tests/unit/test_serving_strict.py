@@ -11,7 +11,7 @@ import pytest
 from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
 
 from serving.errors import InvalidRequestError
-from serving.limits import header_length
+from serving.httpguard import header_length
 from serving.strictjson import BodyError, loads
 from serving.tensorchecks import check_binary_data, check_binary_header, check_grpc
 
