@@ -97,8 +97,8 @@ def test_binary_sizes_must_add_up_and_bytes_be_text() -> None:
     with pytest.raises(InvalidRequestError, match="adds up to 8 bytes, the body has 12"):
         check_binary_header(header(), 12)
     element = struct.pack("<I", 2) + b"\xff\xfe"
-    labels = {"name": "thal", "datatype": "BYTES", "shape": [1]}
-    labels["parameters"] = {"binary_data_size": len(element)}
+    size = {"binary_data_size": len(element)}
+    labels = {"name": "thal", "datatype": "BYTES", "shape": [1], "parameters": size}
     with pytest.raises(InvalidRequestError, match="not UTF-8"):
         check_binary_data({"inputs": [labels]}, element)
 
