@@ -28,6 +28,8 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 _INFERENCE_HEADER = b"inference-header-content-length"
+#: On shutdown, how long an idle keep-alive connection may still bring a request.
+DRAIN_SECONDS = 1.0
 
 
 async def answer(send: Send, status: int, body: dict[str, Any], close: bool = False) -> None:
@@ -157,10 +159,13 @@ class HeadTimeoutProtocol(HttpToolsProtocol):
     :class:`serving.kserve_adapter.BoundRESTServer`) starts when the
     connection opens and when a later request's first byte arrives; it
     ends when the headers are complete. Idle time between requests stays
-    uvicorn's ``timeout_keep_alive``.
+    uvicorn's ``timeout_keep_alive``. On shutdown, idle connections drain
+    (:meth:`shutdown`).
     """
 
     _head_timer: asyncio.TimerHandle | None = None
+    _drain_timer: asyncio.TimerHandle | None = None
+    _draining = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -174,10 +179,37 @@ class HeadTimeoutProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._cancel_head_timer()
         super().on_headers_complete()
+        if self._draining and self.cycle is not None:
+            if self._drain_timer is not None:
+                self._drain_timer.cancel()
+                self._drain_timer = None
+            self.cycle.keep_alive = False  # answered with connection: close, then closed
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
         super().connection_lost(exc)
+
+    def shutdown(self) -> None:
+        """Graceful stop: an idle keep-alive connection gets :data:`DRAIN_SECONDS` first.
+
+        uvicorn closes it at once; a request the client sent just before
+        then is lost, and closing a socket with unread bytes resets it
+        (the client sees ECONNRESET). Here a request that arrives within the
+        drain is served with ``connection: close``; a silent connection is
+        closed when the drain ends.
+        """
+        if self.cycle is None or self.cycle.response_complete:
+            self._draining = True
+            self._drain_timer = self.loop.call_later(DRAIN_SECONDS, self._end_drain)
+        else:
+            self.cycle.keep_alive = False
+
+    def _end_drain(self) -> None:
+        self._drain_timer = None
+        if self.cycle is None or self.cycle.response_complete:
+            self.transport.close()
 
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to a malformed request line or header, as a JSON error."""

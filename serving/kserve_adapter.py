@@ -84,6 +84,7 @@ UPSTREAM: tuple[tuple[Callable[..., Any], str], ...] = (
     (HttpToolsProtocol.connection_lost, "c91a4c9bf2e29c55"),
     (HttpToolsProtocol.on_message_begin, "96d377fdc7c2baef"),
     (HttpToolsProtocol.on_headers_complete, "1ea8589acfad92d8"),
+    (HttpToolsProtocol.shutdown, "d7351fa33f00d430"),
     (HttpToolsProtocol.send_400_response, "ae5a4a3782b646fd"),
 )
 
@@ -168,7 +169,13 @@ class LenientDataPlane(DataPlane):
         return super().decode_inference_request(body, headers, model_name)
 
     async def ready(self) -> bool:
-        """Upstream: ``all()`` of no models is True; a server with none loaded is not ready."""
+        """Upstream answers True whatever the models (or the predictor's health, when asked).
+
+        Here the server is ready when KServe's check passes, at least one model
+        is loaded, and every loaded model is healthy.
+        """
+        if not await super().ready():
+            return False
         models = self._model_registry.get_models()
         return bool(models) and all([await m.healthy() for m in models.values()])
 

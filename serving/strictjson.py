@@ -99,7 +99,7 @@ def _guarded_stdlib(body: bytes) -> Any:
         where = _literal_offset(text, exc.literal)
         raise _text_error(text, where, _too_large(exc.literal), _FINITE, "too_large") from None
     except json.JSONDecodeError as exc:
-        message = f"is not valid JSON ({exc.msg})"
+        message = f"is malformed JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
         raise _text_error(text, exc.pos, message, "JSON (RFC 8259)", "malformed") from None
     if _SURROGATE_ESCAPE.search(text):
         _refuse_surrogates(value, [], text)
