@@ -124,10 +124,10 @@ def test_binary_output_extension(target: Target, reference: Reference) -> None:
     check_answer(reference, target, found)
 
 
-def test_binary_bytes_output(target: Target, reference: Reference) -> None:
+@pytest.mark.parametrize("name", ["transformer-grpc", "transformer-rest"])
+def test_binary_bytes_output(targets: dict[str, Target], reference: Reference, name: str) -> None:
     """BYTES go as 4-byte little-endian lengths, each followed by the bytes."""
-    if target.kind != "transformer":
-        pytest.skip("only the transformer has a BYTES output")
+    target = targets[name]  # the transformer's label is BYTES
     body = {
         "inputs": v2_inputs(target.kind),
         "outputs": [{"name": "label", "parameters": {"binary_data": True}}],
