@@ -102,8 +102,7 @@ def gate(environment: Environment, cfg: load_config.LoadConfig) -> None:
     if result.passed:
         logger.info("SLO gate: passed, every route holds its SLOs")
     else:
-        breaches = "; ".join(result.breaches)
-        logger.error("SLO gate: FAILED, %d breaches: %s", len(result.breaches), breaches)
+        logger.error("SLO gate: FAILED, breached: %s", "; ".join(result.breaches))
     prefix = environment.parsed_options.csv_prefix if environment.parsed_options else None
     if prefix:
         Path(f"{prefix}_slo.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")

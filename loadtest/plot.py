@@ -158,8 +158,13 @@ def figure(result: dict[str, Any]) -> Any:
         ncols=len(ORDER),
         frameon=False,
     )
-    machine = result["machine"]["summary"]
-    fig.suptitle(f"heart-kserve vs KServe sklearn server vs MLServer: {machine}", fontsize=10)
+    machine = result["machine"]
+    load = [machine.get(f"load_average_at_{k}", ["?"])[0] for k in ("start", "end")]
+    fig.suptitle(
+        f"heart-kserve vs KServe sklearn server vs MLServer: {machine['summary']},"
+        f" load average {load[0]} at the start, {load[1]} at the end (shared machine)",
+        fontsize=10,
+    )
     fig.text(0.5, 0.005, result["note"], ha="center", fontsize=7)
     fig.tight_layout(rect=(0, 0.02, 1, 0.94))
     fig.set_dpi(DPI)

@@ -120,7 +120,7 @@ ThreadCpu = dict[int, tuple[str, float]]
 
 
 def record(
-    s: ProfileSettings, system: stacks.Stack, raw: Path
+    s: ProfileSettings, system: stacks.Stack, raw: Path, work: Path
 ) -> tuple[LoadResult, dict[str, float], ThreadCpu]:
     """Keep the load on while py-spy samples ``s.process`` for ``s.duration_s`` seconds.
 
@@ -135,7 +135,7 @@ def record(
     argv += ["--duration", str(int(s.duration_s)), "--format", "raw", "--function", "--threads"]
     argv += ["--output", str(raw), *(["--native"] if s.native else [])]
     spies: list[subprocess.Popen[bytes]] = []
-    bodies = payloads.write_bodies(raw.with_suffix(".jsonl"), system.body, s.rows)
+    bodies = payloads.write_bodies(work / f"{system.body}-{s.rows}.jsonl", system.body, s.rows)
 
     def start_sampling() -> None:
         threads.append(profile_report.thread_cpu(pid))
@@ -198,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             stacks.start_all([system])
             print(f"sampling the {s.process} of {s.system} for {s.duration_s:g} s under load")
             raw = s.out / f"{s.name}.txt"
-            result, cpu, threads = record(s, system, raw)
+            result, cpu, threads = record(s, system, raw, work)
         finally:
             stacks.stop_all([system])
     summary = write(s, raw, conditions(s, result, cpu), threads)

@@ -114,6 +114,13 @@ WAITS = frozenset(
         "Thread.run",
         "Thread.join",
         "_wait_for_tstate_lock",
+        # C frames, with --native
+        "epoll_wait",
+        "epoll_pwait",
+        "pthread_cond_wait",
+        "pthread_cond_timedwait",
+        "nanosleep",
+        "clock_nanosleep",
     }
 )
 
