@@ -153,7 +153,7 @@ def figure(result: dict[str, Any]) -> Any:
         handles,
         labels,
         loc="upper center",
-        bbox_to_anchor=(0.5, 0.965),
+        bbox_to_anchor=(0.5, 0.955),
         fontsize=8,
         ncols=len(ORDER),
         frameon=False,
@@ -161,12 +161,12 @@ def figure(result: dict[str, Any]) -> Any:
     machine = result["machine"]
     load = [machine.get(f"load_average_at_{k}", ["?"])[0] for k in ("start", "end")]
     fig.suptitle(
-        f"heart-kserve vs KServe sklearn server vs MLServer: {machine['summary']},"
-        f" load average {load[0]} at the start, {load[1]} at the end (shared machine)",
+        f"heart-kserve vs KServe sklearn server vs MLServer\n{machine['summary']};"
+        f" load average {load[0]} at the start, {load[1]} at the end (a shared machine)",
         fontsize=10,
     )
     fig.text(0.5, 0.005, result["note"], ha="center", fontsize=7)
-    fig.tight_layout(rect=(0, 0.02, 1, 0.94))
+    fig.tight_layout(rect=(0, 0.02, 1, 0.93))
     fig.set_dpi(DPI)
     _fit_labels(fig, axes)
     return fig

@@ -9,7 +9,9 @@
 - ``mlserver``: MLServer + mlserver-sklearn, ``predict_fn: predict_proba``.
 
 Every server gets ``--enable_latency_logging false`` (KServe) or
-``debug: false`` (MLServer): no log line per request for anybody.
+``debug: false`` (MLServer), its logging otherwise as shipped: MLServer logs
+nothing per request, a KServe server still writes uvicorn's access line and
+two ``kserve.trace`` timing lines (KServe's TimingMiddleware, always added).
 
 Each server of a stack has a role, the key of its CPU time in the results:
 ``predictor`` (ours, alone or behind a transformer), ``transformer``, or

@@ -207,6 +207,24 @@ def test_results_block_replaces_only_what_is_between_the_markers(tmp_path: Path)
         docs.update(page, "x")
 
 
+def test_docs_results_block_matches_the_committed_benchmark_json() -> None:
+    """Drift gate: `make bench-docs` regenerates the block; it must equal the page's."""
+    result = json.loads(COMMITTED.read_text())
+    assert docs.block(PAGE) == summary.markdown(result).rstrip()
+
+
+def test_committed_run_has_cpu_figures_and_every_target() -> None:
+    result = json.loads(COMMITTED.read_text())
+    for r in result["records"]:
+        expected = {"transformer", "predictor"} if r["server"].startswith("chain") else None
+        assert r["cpu_ms_total"] > 0, r["server"]
+        if expected:
+            assert set(r["cpu_ms"]) == expected
+    names = [t["target"] for t in result["targets"]]
+    assert {GRPC, REST, CPU, baseline.TARGET} <= set(names)
+    assert all(t["status"] in summary.STATUS_MARKUP for t in result["targets"])
+
+
 def _rendered() -> tuple[Any, Any]:
     """The committed run's figure and its renderer, as saved."""
     fig = plot.figure(json.loads(COMMITTED.read_text()))
