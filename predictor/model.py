@@ -22,6 +22,7 @@ from kserve.protocol.infer_type import InferRequest, InferResponse
 from predictor import inference, storage, tensors
 from predictor.manifest import ManifestError
 from predictor.settings import PredictorSettings
+from serving import outputs
 from serving.errors import NotReadyError
 
 #: How long a request waits for a worker's model copy before a 503.
@@ -126,16 +127,16 @@ class HeartPredictor(Model):
         return self._predict_v1(model, payload)
 
     def _predict_v2(self, model: inference.LoadedModel, request: InferRequest) -> InferResponse:
-        names = tensors.requested(request)
+        outputs.wanted(request, tensors.OUTPUTS)
         order = model.manifest.feature_order
         matrix = tensors.to_matrix(request, order, self.settings.max_batch_size)
         prediction = inference.predict(model, matrix)
         version = model.manifest.model_version
-        return InferResponse(
-            response_id=request.id or "",
+        return outputs.response(
+            request,
+            tensors.to_outputs(prediction),
             model_name=self.name,
-            model_version=version or None,
-            infer_outputs=tensors.to_outputs(prediction, names),
+            model_version=version,
             parameters={"model_version": version, "contract_hash": model.manifest.contract_hash},
         )
 

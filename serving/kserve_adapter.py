@@ -38,12 +38,15 @@ from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc
 from kserve.protocol.grpc.interceptors import ExceptionToStatusInterceptor
 from kserve.protocol.grpc.server import GRPCServer
 from kserve.protocol.grpc.servicer import InferenceServicer
+from kserve.protocol.infer_type import InferRequest, InferResponse
 from kserve.protocol.rest.multiprocess.server import RESTServerMultiProcess, RESTServerProcess
 from kserve.protocol.rest.server import RESTServer
+from kserve.protocol.rest.v2_datamodels import InferenceRequest
+from kserve.protocol.rest.v2_endpoints import V2Endpoints
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from serving import errors, httpguard, limits, rest, tensorchecks
+from serving import errors, httpguard, limits, request_id, rest, tensorchecks, v2json, versions
 from serving.errors import ServingError
 from serving.grpcdecode import DecodeInterceptor
 from serving.httpguard import HeadTimeoutProtocol
@@ -70,14 +73,18 @@ UPSTREAM: tuple[tuple[Callable[..., Any], str], ...] = (
     (RESTServerMultiProcess.keep_subprocess_alive, "22dd987ecf8b4f41"),
     (GRPCServer.__init__, "d2f75891584958f5"),
     (GRPCServer.start, "f4ea7b4eb6f0d9f7"),
-    (InferenceServicer.ModelMetadata, "5a8a0d47b9ee471f"),
-    (DataPlane.decode, "d24588584bae5b4c"),
-    (ExceptionToStatusInterceptor.handle_exception, "f9a4d0abc9843c24"),
     (RESTServer._add_middlewares, "eb71860ac9500c56"),
+    (InferenceServicer.ModelMetadata, "5a8a0d47b9ee471f"),
+    (InferenceServicer.ModelReady, "97f41a95d064a543"),
+    (InferenceServicer.ModelInfer, "49bf48c9159ebe9f"),
+    (DataPlane.decode, "d24588584bae5b4c"),
+    (V2Endpoints.infer, "57fdb35815a30a11"),
+    (InferResponse.to_rest, "94aecc96b19983f5"),
+    (InferResponse.to_grpc, "d6a37d4aa1310040"),
+    (ExceptionToStatusInterceptor.handle_exception, "f9a4d0abc9843c24"),
     (DataPlane.decode_inference_request, "d9b169889aa3e564"),
     (DataPlane.ready, "092ec924c2558e83"),
     (InferenceServicer.__init__, "924b8fa08ae3d9f9"),
-    (InferenceServicer.ModelInfer, "49bf48c9159ebe9f"),
     (InferenceServicer.RepositoryModelLoad, "67fee58ff64a6edd"),
     (InferenceServicer.RepositoryModelUnload, "d8a895c6fdc3d1cc"),
     (HttpToolsProtocol.connection_made, "6efb565ff3d36b91"),
@@ -115,10 +122,12 @@ class ReasonInterceptor(ExceptionToStatusInterceptor):
         self, ex: Exception, request_or_iterator: Any, context: Any, method_name: str
     ) -> None:
         if isinstance(ex, ServingError):
-            logger.warning("%s: %s (%s)", type(ex).__name__, ex.log_text, method_name)
+            tag = request_id.log_tag()
+            logger.warning("%s%s: %s (%s)", type(ex).__name__, tag, ex.log_text, method_name)
             await context.abort(ex.grpc_code, ex.reason)
         elif isinstance(ex, InvalidInput):
-            logger.warning("bad request: %s (%s)", rest.loggable(ex.reason), method_name)
+            tag = request_id.log_tag()
+            logger.warning("bad request%s: %s (%s)", tag, rest.loggable(ex.reason), method_name)
             await context.abort(StatusCode.INVALID_ARGUMENT, ex.reason)
         elif isinstance(ex, ModelNotReady):
             await context.abort(StatusCode.UNAVAILABLE, str(ex))
@@ -134,19 +143,32 @@ class ReasonInterceptor(ExceptionToStatusInterceptor):
 
 
 class LenientDataPlane(DataPlane):
-    """``DataPlane.decode`` parses v1 JSON with orjson alone, refusing ``NaN`` literals.
+    """``DataPlane.decode`` reading v1 ``NaN``, v2 JSON without Content-Type, request ids.
 
-    Upstream: ``kserve/protocol/dataplane.py`` ``DataPlane.decode`` calls
-    ``orjson.loads`` and answers "Unrecognized request format". Here such a body
-    is parsed first by :func:`serving.jsonbody.parse_json`, so v1 reads ``NaN``
-    as the v2 route does and malformed JSON gets a 400 saying where.
+    Upstream: ``kserve/protocol/dataplane.py`` ``DataPlane.decode`` parses v1
+    bytes with ``orjson.loads`` (which refuses ``NaN`` literals: "Unrecognized
+    request format") and answers a v2 body that came as bytes without the
+    ``inference-header-content-length`` header with 400. Here a v1 body is
+    parsed first by :func:`serving.jsonbody.parse_json`, so v1 reads ``NaN``
+    as the v2 route does and malformed JSON gets a 400 saying where; a v2 body
+    without the header is JSON (:mod:`serving.v2json`). A decoded v2 request
+    takes the request's id (its own ``id`` wins, :func:`serving.request_id.adopt`),
+    and the headers KServe passes on to the model carry it too.
     """
 
     def decode(self, body: Any, headers: Any, *args: Any, **kwargs: Any) -> Any:
         protocol = kwargs.get("protocol_version", args[0] if args else "v1")
         if isinstance(body, bytes) and is_json_v1(headers, protocol):
             body = parse_json(body)
-        return super().decode(body, headers, *args, **kwargs)
+        elif v2json.is_untyped_json(body, headers, protocol):
+            body = v2json.infer_request(body, kwargs.get("model_name"))
+        decoded, attributes = super().decode(body, headers, *args, **kwargs)
+        if isinstance(decoded, InferRequest):
+            current = request_id.adopt(decoded.id)
+            decoded.id = decoded.id or current  # a body id is echoed as it came
+            if isinstance(headers, dict):
+                headers[request_id.HEADER] = current
+        return decoded, attributes
 
     def decode_inference_request(self, body: Any, headers: Any, model_name: str) -> Any:
         """The binary extension's header checked whole before KServe slices the body.
@@ -181,26 +203,32 @@ class LenientDataPlane(DataPlane):
 
 
 class MetadataServicer(InferenceServicer):
-    """Metadata parameters, checked tensors and a repository that can be turned off.
+    """Metadata with versions and parameters; checked tensors and versions; a closed repository.
 
     Upstream: ``InferenceServicer.ModelMetadata`` answers from
     ``DataPlane.model_metadata``; the v2 gRPC ``ModelMetadataResponse`` has no
-    parameters field and KServe drops ``versions``: a model's
-    ``metadata_extras()['parameters']`` go as trailing metadata (REST clients
-    read them from the JSON body, :func:`serving.rest.metadata`).
-    ``ModelInfer`` decodes tensors unchecked (malformed ones end INTERNAL):
-    :func:`serving.tensorchecks.check_grpc` runs first.
-    ``RepositoryModelLoad``/``Unload`` index the ``None`` KServe's extension
-    returns (INTERNAL) and need no credentials: :class:`serving.repository.Repository`
-    answers them (PERMISSION_DENIED unless enabled).
+    parameters field (they go as trailing metadata here; REST clients read
+    them from the JSON body, :func:`serving.rest.metadata`) and KServe drops
+    ``versions``. ``ModelMetadata``, ``ModelReady`` and ``ModelInfer`` ignore
+    the request's version; here a version other than the one served is
+    NOT_FOUND (:func:`serving.versions.check`). ``ModelInfer`` decodes tensors
+    unchecked (malformed ones end INTERNAL): :func:`serving.tensorchecks.check_grpc`
+    runs first. ``RepositoryModelLoad``/``Unload`` index the ``None`` KServe's
+    extension returns (INTERNAL) and need no credentials:
+    :class:`serving.repository.Repository` answers them (PERMISSION_DENIED unless enabled).
     """
 
     def __init__(self, data_plane: DataPlane, repository: Repository) -> None:
         super().__init__(data_plane, None)
         self._repository = repository
 
+    async def ModelReady(self, request: pb.ModelReadyRequest, context: Any) -> Any:  # noqa: N802
+        versions.check(self._data_plane, request.name, request.version)
+        return await super().ModelReady(request, context)
+
     async def ModelInfer(self, request: pb.ModelInferRequest, context: Any) -> Any:  # noqa: N802
         tensorchecks.check_grpc(request)
+        versions.check(self._data_plane, request.model_name, request.model_version)
         return await super().ModelInfer(request, context)
 
     async def RepositoryModelLoad(  # noqa: N802
@@ -216,6 +244,7 @@ class MetadataServicer(InferenceServicer):
         return pb.RepositoryModelUnloadResponse(model_name=request.model_name, isUnloaded=True)
 
     async def ModelMetadata(self, request: pb.ModelMetadataRequest, context: Any) -> Any:  # noqa: N802
+        versions.check(self._data_plane, request.name, request.version)
         response = await super().ModelMetadata(request, context)
         model = self._data_plane.model_registry.get_model(request.name)
         extras = getattr(model, "metadata_extras", None)
@@ -232,9 +261,10 @@ class BoundGRPCServer(GRPCServer):
 
     Upstream: ``GRPCServer.start`` listens on ``[::]:port`` with KServe's
     servicer and ``ExceptionToStatusInterceptor``; it is replaced whole (our
-    address, :class:`MetadataServicer`, :class:`ReasonInterceptor` behind
-    :class:`serving.grpcdecode.DecodeInterceptor`, and grpc's
-    own limits from :func:`serving.limits.grpc_options`).
+    address, :class:`MetadataServicer`, the interceptors
+    :class:`serving.grpcdecode.DecodeInterceptor`,
+    :class:`serving.request_id.RequestIdInterceptor` then :class:`ReasonInterceptor`,
+    and grpc's own limits from :func:`serving.limits.grpc_options`).
     """
 
     def __init__(
@@ -256,7 +286,11 @@ class BoundGRPCServer(GRPCServer):
         servicer = MetadataServicer(self._data_plane, self._repository)
         self._server = aio.server(
             futures.ThreadPoolExecutor(max_workers=max_workers),
-            interceptors=(DecodeInterceptor(), ReasonInterceptor()),
+            interceptors=(
+                DecodeInterceptor(),
+                request_id.RequestIdInterceptor(),
+                ReasonInterceptor(),
+            ),
             options=limits.grpc_options(self._limits, *self._message_lengths),
         )
         grpc_predict_v2_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(servicer, self._server)
@@ -273,11 +307,17 @@ class BoundRESTServer(RESTServer):
     Upstream: ``RESTServer.__init__`` builds its ``uvicorn.Config`` with
     ``host="0.0.0.0"`` (set to ``bind_address`` here) and uvicorn's protocol
     (ours adds a request-head deadline, :class:`serving.httpguard.HeadTimeoutProtocol`);
-    ``_add_middlewares`` gains :class:`serving.httpguard.BodyGuard` (outermost);
     ``_register_endpoints`` and ``_add_exception_handlers`` are extended (ours
     first, so they take precedence; no handler answers with an exception's
-    class name); ``start``/``run`` silence FastAPI's per-request
-    ``ORJSONResponse`` deprecation warning first.
+    class name); ``_add_middlewares`` adds :class:`serving.httpguard.BodyGuard`
+    and, outermost, :class:`serving.request_id.RequestIdMiddleware`;
+    ``start``/``run`` silence FastAPI's per-request ``ORJSONResponse``
+    deprecation warning first. KServe's v2 router answers the version routes
+    501 and has no ``/v2/`` (the OpenAPI document's server metadata path): ours
+    serve them (:mod:`serving.versions`). Both infer routes run KServe's own
+    ``V2Endpoints.infer`` and drop the ``null`` fields its response model
+    writes (:func:`serving.rest.without_nulls`). The repository routes answer
+    through :class:`serving.repository.Repository`.
     """
 
     def __init__(
@@ -306,8 +346,14 @@ class BoundRESTServer(RESTServer):
         rest.silence_fastapi_deprecations()
         super().run(sockets=sockets)
 
+    def _add_middlewares(self, app: FastAPI) -> None:
+        super()._add_middlewares(app)
+        app.add_middleware(httpguard.BodyGuard, limits=self.limits)
+        app.add_middleware(request_id.RequestIdMiddleware)
+
     def _register_endpoints(self, app: FastAPI) -> None:
         dataplane = self.dataplane
+        endpoints = V2Endpoints(dataplane, self.model_repository_extension)
 
         async def metrics(request: Request) -> Response:
             return rest.metrics_response(request, self.metrics_dir)
@@ -331,16 +377,51 @@ class BoundRESTServer(RESTServer):
 
         app.add_api_route("/v2/repository/models/{model_name}/load", load, methods=["POST"])
         app.add_api_route("/v2/repository/models/{model_name}/unload", unload, methods=["POST"])
+
+        async def server_metadata() -> JSONResponse:
+            return JSONResponse(dataplane.metadata())
+
+        async def version_metadata(model_name: str, model_version: str) -> JSONResponse:
+            versions.check(dataplane, model_name, model_version)
+            return await rest.metadata(dataplane, model_name)
+
+        async def version_ready(model_name: str, model_version: str) -> JSONResponse:
+            versions.check(dataplane, model_name, model_version)
+            return await rest.model_ready(dataplane, model_name)
+
+        async def infer(
+            raw_request: Request,
+            raw_response: Response,
+            model_name: str,
+            request_body: InferenceRequest | bytes,
+        ) -> Any:
+            result = await endpoints.infer(raw_request, raw_response, model_name, request_body)
+            return rest.without_nulls(result, raw_response)
+
+        async def version_infer(
+            raw_request: Request,
+            raw_response: Response,
+            model_name: str,
+            model_version: str,
+            request_body: InferenceRequest | bytes,
+        ) -> Any:
+            versions.check(dataplane, model_name, model_version)
+            return await infer(raw_request, raw_response, model_name, request_body)
+
         app.add_api_route("/metrics", metrics, methods=["GET"])
+        app.add_api_route("/v2/", server_metadata, methods=["GET"])
+        version = "/v2/models/{model_name}/versions/{model_version}"
+        app.add_api_route(version, version_metadata, methods=["GET"])
+        app.add_api_route(f"{version}/ready", version_ready, methods=["GET"])
+        app.add_api_route(
+            "/v2/models/{model_name}/infer", infer, methods=["POST"], response_model=None
+        )
+        app.add_api_route(f"{version}/infer", version_infer, methods=["POST"], response_model=None)
         app.add_api_route("/v2/health/ready", server_ready, methods=["GET"])
         app.add_api_route("/v2/models/{model_name}", metadata, methods=["GET"])
         app.add_api_route("/v2/models/{model_name}/ready", model_ready, methods=["GET"])
         app.add_api_route("/v1/models/{model_name}", model_ready, methods=["GET"])
         super()._register_endpoints(app)
-
-    def _add_middlewares(self, app: FastAPI) -> None:
-        super()._add_middlewares(app)
-        app.add_middleware(httpguard.BodyGuard, limits=self.limits)
 
     def _add_exception_handlers(self, app: FastAPI) -> None:
         super()._add_exception_handlers(app)
@@ -355,7 +436,8 @@ class BoundRESTServer(RESTServer):
 
     async def _not_ready_handler(self, _: Request, exc: ModelNotReady) -> JSONResponse:
         response = rest.not_ready(self.dataplane, exc.model_name)
-        logger.warning("request refused, model %s is not ready", exc.model_name)
+        tag = request_id.log_tag()
+        logger.warning("request refused%s, model %s is not ready", tag, exc.model_name)
         return response
 
 

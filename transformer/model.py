@@ -14,9 +14,9 @@ import asyncio
 from typing import Any
 
 from kserve import Model
-from kserve.errors import InvalidInput
 from kserve.protocol.infer_type import InferRequest
 
+from serving import outputs, request_id
 from serving.errors import InvalidRequestError, NotReadyError
 from serving.problems import ValidationError
 from transformer import decode, handshake
@@ -89,14 +89,13 @@ class HeartTransformer(Model):
         max_rows = self.settings.max_batch_size
         try:
             if isinstance(payload, InferRequest):
-                _check_outputs(payload)
+                outputs.wanted(payload, decode.OUTPUTS)
                 matrix = decode.v2_matrix(payload, max_rows)
             else:
                 matrix = decode.v1_matrix(payload, max_rows)
         except ValidationError as exc:
             raise InvalidRequestError(exc.problems, FEATURE_NAMES) from None
-        request_id = payload.id if isinstance(payload, InferRequest) else None
-        return decode.features_request(matrix, self.name, request_id)
+        return decode.features_request(matrix, self.name, request_id.current() or None)
 
     async def predict(self, payload: Any, headers: Any = None, response_headers: Any = None) -> Any:
         if not await self.healthy():
@@ -133,9 +132,3 @@ class HeartTransformer(Model):
                 "predictor_protocol": self.settings.predictor_protocol,
             },
         }
-
-
-def _check_outputs(request: InferRequest) -> None:
-    unknown = [o.name for o in request.request_outputs or [] if o.name not in decode.OUTPUTS]
-    if unknown:
-        raise InvalidInput(f"unknown outputs {unknown}: this model returns {list(decode.OUTPUTS)}")
