@@ -108,7 +108,7 @@ class BodyGuard:
     def _check(self, headers: dict[bytes, bytes], body: bytes) -> None:
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         json_part = body
-        if content_type == b"application/octet-stream" and _INFERENCE_HEADER in headers:
+        if _INFERENCE_HEADER in headers:  # the binary extension, whatever the Content-Type
             json_part = body[: header_length(headers[_INFERENCE_HEADER], len(body))]
         elif not _is_json(content_type):
             return

@@ -23,7 +23,12 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO
-from tests.integration.serving_fixtures import Server, predictor_server, transformer_server
+from tests.integration.serving_fixtures import (
+    Server,
+    pinned_sklearn,
+    predictor_server,
+    transformer_server,
+)
 from transformer.contract import FEATURES, LABELS
 from transformer.synthetic import generate, to_records
 
@@ -131,7 +136,9 @@ def conformance_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def targets(synthetic_model_dir: Path, conformance_logs: Path) -> Iterator[dict[str, Target]]:
     """Both engines of the predictor and a transformer in front of each, started together."""
     onnx = predictor_server(synthetic_model_dir, conformance_logs, ["--engine", "onnx"])
-    sklearn = predictor_server(synthetic_model_dir, conformance_logs, ["--engine", "sklearn"])
+    sklearn = predictor_server(
+        synthetic_model_dir, conformance_logs, pinned_sklearn(synthetic_model_dir)
+    )
     servers = [onnx.start(), sklearn.start()]
     try:
         for server in servers:
