@@ -39,9 +39,10 @@ from kserve.protocol.grpc.server import GRPCServer
 from kserve.protocol.grpc.servicer import InferenceServicer
 from kserve.protocol.rest.multiprocess.server import RESTServerMultiProcess, RESTServerProcess
 from kserve.protocol.rest.server import RESTServer
+from prometheus_client import multiprocess
 
-from serving import rest
-from serving.errors import ServingError
+from serving import rest, telemetry, trace
+from serving.errors import InvalidRequestError, ServingError
 from serving.jsonbody import is_json_v1, parse_json
 from serving.settings import ServerSettings
 
@@ -55,6 +56,7 @@ UPSTREAM: tuple[tuple[Callable[..., Any], str], ...] = (
     (RESTServer.__init__, "c85b4ca79cab7f7c"),
     (RESTServer._register_endpoints, "841b714394633cb5"),
     (RESTServer._add_exception_handlers, "ca0a28c1b356a6eb"),
+    (RESTServer._add_middlewares, "eb71860ac9500c56"),
     (RESTServer.start, "5889df83b6d57baa"),
     (RESTServer.run, "aec949cefa2b0162"),
     (RESTServerMultiProcess.__init__, "ff15cd5a0c374e22"),
@@ -64,6 +66,7 @@ UPSTREAM: tuple[tuple[Callable[..., Any], str], ...] = (
     (GRPCServer.start, "f4ea7b4eb6f0d9f7"),
     (InferenceServicer.ModelMetadata, "5a8a0d47b9ee471f"),
     (DataPlane.decode, "d24588584bae5b4c"),
+    (DataPlane.encode, "f8e942ffcbc6abc8"),
     (ExceptionToStatusInterceptor.handle_exception, "f9a4d0abc9843c24"),
 )
 
@@ -94,9 +97,12 @@ class ReasonInterceptor(ExceptionToStatusInterceptor):
         self, ex: Exception, request_or_iterator: Any, context: Any, method_name: str
     ) -> None:
         if isinstance(ex, ServingError):
+            if isinstance(ex, InvalidRequestError):
+                telemetry.count_problems(ex.problems, ex.known)
             logger.warning("%s: %s (%s)", type(ex).__name__, ex.log_text, method_name)
             await context.abort(ex.grpc_code, ex.reason)
         elif isinstance(ex, InvalidInput):
+            telemetry.count_bad_body()
             logger.warning("bad request: %s (%s)", rest.loggable(ex.reason), method_name)
             await context.abort(StatusCode.INVALID_ARGUMENT, ex.reason)
         elif isinstance(ex, ModelNotReady):
@@ -112,13 +118,21 @@ class LenientDataPlane(DataPlane):
     ``orjson.loads`` and answers "Unrecognized request format". Here such a body
     is parsed first by :func:`serving.jsonbody.parse_json`, so v1 reads ``NaN``
     as the v2 route does and malformed JSON gets a 400 saying where.
+    ``decode`` and ``encode`` (``DataPlane.encode`` turns the response into
+    its REST body) are timed as the request's ``decode`` and ``encode``
+    stages (:mod:`serving.trace`).
     """
 
     def decode(self, body: Any, headers: Any, *args: Any, **kwargs: Any) -> Any:
-        protocol = kwargs.get("protocol_version", args[0] if args else "v1")
-        if isinstance(body, bytes) and is_json_v1(headers, protocol):
-            body = parse_json(body)
-        return super().decode(body, headers, *args, **kwargs)
+        with trace.stage("decode"):
+            protocol = kwargs.get("protocol_version", args[0] if args else "v1")
+            if isinstance(body, bytes) and is_json_v1(headers, protocol):
+                body = parse_json(body)
+            return super().decode(body, headers, *args, **kwargs)
+
+    def encode(self, *args: Any, **kwargs: Any) -> Any:
+        with trace.stage("encode"):
+            return super().encode(*args, **kwargs)
 
 
 class MetadataServicer(InferenceServicer):
@@ -147,18 +161,27 @@ class BoundGRPCServer(GRPCServer):
 
     Upstream: ``GRPCServer.start`` listens on ``[::]:port`` with KServe's
     servicer and ``ExceptionToStatusInterceptor``; it is replaced whole (same
-    options, our address, :class:`MetadataServicer`, :class:`ReasonInterceptor`).
+    options, our address, :class:`MetadataServicer`, :class:`ReasonInterceptor`
+    behind :class:`serving.telemetry.TelemetryInterceptor`).
     """
 
-    def __init__(self, *args: Any, bind_address: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        bind_address: str,
+        server_name: str = "server",
+        log_requests: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._bind_address = bind_address
+        self._telemetry = telemetry.TelemetryInterceptor(server_name, log_requests)
 
     async def start(self, max_workers: int) -> None:
         servicer = MetadataServicer(self._data_plane, self._model_repository_extension)
         self._server = aio.server(
             futures.ThreadPoolExecutor(max_workers=max_workers),
-            interceptors=(ReasonInterceptor(),),
+            interceptors=(self._telemetry, ReasonInterceptor()),
             options=[
                 (f"grpc.{key}", self._kwargs[f"grpc_{key}"])
                 for key in ("max_send_message_length", "max_receive_message_length")
@@ -178,16 +201,34 @@ class BoundRESTServer(RESTServer):
     Upstream: ``RESTServer.__init__`` builds its ``uvicorn.Config`` with
     ``host="0.0.0.0"`` (set to ``bind_address`` here); ``_register_endpoints``
     and ``_add_exception_handlers`` are extended (ours first, so they take
-    precedence); ``start``/``run`` silence FastAPI's per-request
-    ``ORJSONResponse`` deprecation warning first.
+    precedence); ``_add_middlewares`` adds :class:`serving.telemetry.RequestMiddleware`
+    (request id, metrics, request log) after KServe's, so it runs first;
+    ``start``/``run`` silence FastAPI's per-request ``ORJSONResponse``
+    deprecation warning first.
     """
 
     def __init__(
-        self, *args: Any, bind_address: str, metrics_dir: str | None, **kwargs: Any
+        self,
+        *args: Any,
+        bind_address: str,
+        metrics_dir: str | None,
+        server_name: str = "server",
+        log_requests: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.config.host = bind_address
         self.metrics_dir = metrics_dir
+        self.server_name = server_name
+        self.log_requests = log_requests
+
+    def _add_middlewares(self, app: FastAPI) -> None:
+        super()._add_middlewares(app)
+        app.add_middleware(
+            telemetry.RequestMiddleware,
+            server=self.server_name,
+            log_requests=self.log_requests,
+        )
 
     async def start(self) -> None:
         rest.silence_fastapi_deprecations()
@@ -202,7 +243,7 @@ class BoundRESTServer(RESTServer):
         dataplane = self.dataplane
 
         async def metrics(request: Request) -> Response:
-            return rest.metrics_response(request, self.metrics_dir)
+            return rest.metrics_response(request, self.metrics_dir, rest.model_deriver(dataplane))
 
         async def server_ready() -> JSONResponse:
             return await rest.server_ready(dataplane)
@@ -259,6 +300,8 @@ class PatientMultiProcess(RESTServerMultiProcess):
                 continue
             process.kill()
             await process.wait_for_termination()
+            if self._rest_server.metrics_dir:  # its live* gauges stop counting
+                multiprocess.mark_process_dead(process.pid, self._rest_server.metrics_dir)
             if self.should_exit.is_set():
                 return
             logger.warning("worker [%s] died or stopped answering: restarting it", process.pid)
@@ -277,13 +320,24 @@ class BoundModelServer(ModelServer):
     *not ready* (with its reason), which is what a readiness probe needs.
     ``ModelServer.__init__`` builds a ``DataPlane``; ours replaces it.
     ``metrics_dir`` is the prometheus multiprocess directory when
-    ``workers`` > 1 (see :func:`serving.metrics.prepare`).
+    ``workers`` > 1 (see :func:`serving.metrics.prepare`); ``server_name`` and
+    ``log_requests`` go to the request telemetry (:mod:`serving.telemetry`).
     """
 
-    def __init__(self, *, bind_address: str, metrics_dir: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        bind_address: str,
+        metrics_dir: str | None = None,
+        server_name: str = "server",
+        log_requests: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.bind_address = bind_address
         self.metrics_dir = metrics_dir
+        self.server_name = server_name
+        self.log_requests = log_requests
         self.dataplane = LenientDataPlane(model_registry=self.registered_models)
 
     def start(self, models: list[BaseKServeModel]) -> None:
@@ -326,6 +380,8 @@ class BoundModelServer(ModelServer):
             ssl_keyfile=self.ssl_keyfile,
             bind_address=self.bind_address,
             metrics_dir=self.metrics_dir,
+            server_name=self.server_name,
+            log_requests=self.log_requests,
         )
 
     def _grpc(self) -> BoundGRPCServer:
@@ -336,6 +392,8 @@ class BoundModelServer(ModelServer):
             kwargs=vars(kserve_args),
             grace_period=self.grace_period,
             bind_address=self.bind_address,
+            server_name=self.server_name,
+            log_requests=self.log_requests,
         )
 
     def _register_all(self, models: list[BaseKServeModel]) -> None:

@@ -30,6 +30,12 @@ def server_parser(description: str, prog: str | None = None) -> argparse.Argumen
         default="0.0.0.0",
         help="address the REST and gRPC servers listen on (127.0.0.1: this machine only)",
     )
+    parser.add_argument(
+        "--log_requests",
+        action="store_true",
+        help="one JSON line per request on stdout: request id, model version, outcome,"
+        " latency per stage, rows (never a field value)",
+    )
     parser.set_defaults(model_name="heart")
     return parser
 
@@ -49,9 +55,14 @@ class ServerSettings:
     metrics_dir: str | None = None
     configure_logging: bool = True
     log_config_file: str | None = None
+    #: "predictor" or "transformer": the ``server`` of request log lines.
+    server_name: str = "server"
+    log_requests: bool = False
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace, metrics_dir: str | None) -> ServerSettings:
+    def from_args(
+        cls, args: argparse.Namespace, metrics_dir: str | None, server_name: str = "server"
+    ) -> ServerSettings:
         if args.workers < 1:
             raise SystemExit(f"--workers must be >= 1, got {args.workers}")
         return cls(
@@ -66,6 +77,8 @@ class ServerSettings:
             metrics_dir=metrics_dir,
             configure_logging=args.configure_logging,
             log_config_file=args.log_config_file,
+            server_name=server_name,
+            log_requests=bool(args.log_requests),
         )
 
     def server_kwargs(self) -> dict[str, Any]:
@@ -78,4 +91,6 @@ class ServerSettings:
             "enable_latency_logging": self.enable_latency_logging,
             "bind_address": self.bind_address,
             "metrics_dir": self.metrics_dir,
+            "server_name": self.server_name,
+            "log_requests": self.log_requests,
         }

@@ -24,6 +24,7 @@ from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
 from kserve.protocol.grpc.grpc_predict_v2_pb2_grpc import GRPCInferenceServiceStub
 from kserve.protocol.infer_type import InferRequest, InferResponse
 
+from serving.request_id import HEADER as REQUEST_ID
 from transformer.client_errors import from_grpc, from_http, unreachable
 from transformer.settings import predictor_address
 
@@ -80,6 +81,8 @@ class RestPredictor:
                 "content-type": "application/octet-stream",
                 _INFERENCE_HEADER: str(json_length),
             }
+        if request.id:
+            headers[REQUEST_ID] = request.id
         content = body if isinstance(body, bytes) else orjson.dumps(body)
         url = f"/v2/models/{request.model_name}/infer"
         response = await self._send("POST", url, content=content, headers=headers)
@@ -151,7 +154,10 @@ class GrpcPredictor:
 
     async def infer(self, request: InferRequest) -> InferResponse:
         try:
-            response = await self.stub.ModelInfer(request.to_grpc(), timeout=self.timeout)
+            metadata = ((REQUEST_ID, request.id),) if request.id else None
+            response = await self.stub.ModelInfer(
+                request.to_grpc(), timeout=self.timeout, metadata=metadata
+            )
         except aio.AioRpcError as exc:
             raise from_grpc(exc, self.target) from None
         return InferResponse.from_grpc(response)
