@@ -23,7 +23,7 @@ from kserve.protocol.infer_type import InferRequest, InferResponse
 from predictor import inference, metrics, storage, tensors
 from predictor.manifest import ManifestError
 from predictor.settings import PredictorSettings
-from serving import profile, trace
+from serving import profile, telemetry, trace
 from serving.errors import NotReadyError
 
 #: How long a request waits for a worker's model copy before a 503.
@@ -95,6 +95,7 @@ class HeartPredictor(Model):
             self.loaded.serving,
         )
         metrics.loaded(self.loaded, self.name)
+        telemetry.readiness(True)
         self.not_ready_reason = ""
         self.ready = True
         return True
@@ -113,6 +114,7 @@ class HeartPredictor(Model):
             where += f" (files at {self._local_dir})"
         detail = getattr(exc, "detail", "") or ("" if known else storage.one_line(exc))
         logger.error("refusing to load %s: %s%s", where, reason, f": {detail}" if detail else "")
+        telemetry.readiness(False)
         self.ready = False
         return False
 

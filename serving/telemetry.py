@@ -24,7 +24,7 @@ from typing import Any
 import grpc
 import numpy as np
 from grpc_interceptor.server import AsyncServerInterceptor
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from serving import request_id, trace
 from serving.problems import Problem
@@ -91,6 +91,11 @@ ROWS = Histogram(
     ["protocol"],
     buckets=ROW_BUCKETS,
 )
+MODEL_READY = Gauge(
+    "heart_model_ready",
+    "1 while the server's model can answer (predictor: loaded; transformer: predictor checked)",
+    multiprocess_mode="livemostrecent",
+)
 VALIDATION_FAILURES = Counter(
     "heart_validation_failures",
     "Problems found in requests, by contract field and kind (never a caller's value)",
@@ -116,6 +121,10 @@ def grpc_outcome(code: grpc.StatusCode) -> str:
         grpc.StatusCode.OUT_OF_RANGE: "client_error",
     }
     return named.get(code, "error")
+
+
+def readiness(ready: bool) -> None:
+    MODEL_READY.set(1 if ready else 0)
 
 
 def count_problems(problems: Iterable[Problem], known: Collection[str]) -> None:

@@ -21,7 +21,7 @@ from kserve.errors import InvalidInput
 from kserve.protocol.infer_type import InferRequest
 from prometheus_client.metrics_core import Metric
 
-from serving import trace
+from serving import telemetry, trace
 from serving.errors import InvalidRequestError, NotReadyError
 from serving.problems import ValidationError
 from transformer import decode, drift, handshake, hop
@@ -97,6 +97,7 @@ class HeartTransformer(Model):
 
     async def _check_predictor(self) -> handshake.Handshake:
         result = await handshake.check(self.client, self.name, self.timeout)
+        telemetry.readiness(result.ok)
         if self.drift is not None and result.ok:
             self.drift.learn(result.model_version, result.profile)
         return result
