@@ -269,8 +269,9 @@ def build() -> Any:
 
 def _panel(spec: PanelSpec) -> Any:
     from grafana_foundation_sdk.builders import heatmap, prometheus, stat, table, timeseries
+    from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
-    kinds = {
+    kinds: dict[str, Any] = {
         "timeseries": timeseries.Panel,
         "heatmap": heatmap.Panel,
         "table": table.Panel,
@@ -292,9 +293,9 @@ def _panel(spec: PanelSpec) -> Any:
         if query.legend:
             target = target.legend_format(query.legend)
         if spec.kind == "heatmap":
-            target = target.format("heatmap")
+            target = target.format(PromQueryFormat.HEATMAP)
         if spec.kind == "table":
-            target = target.instant().format("table")
+            target = target.instant().format(PromQueryFormat.TABLE)
         panel = panel.with_target(target)
     return panel
 

@@ -18,6 +18,7 @@ of :data:`PROBLEM_KINDS`.
 from __future__ import annotations
 
 import time
+from collections import namedtuple
 from collections.abc import Awaitable, Callable, Collection, Iterable, MutableMapping
 from typing import Any
 
@@ -209,6 +210,8 @@ class RequestMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        # Everything downstream (KServe's own latency log included) sees the id in force.
+        scope = {**scope, "headers": _with_id(scope.get("headers", ()), record.request_id)}
         token = trace.begin(record)
         try:
             await self.app(scope, receive, send_with_id)
@@ -216,6 +219,11 @@ class RequestMiddleware:
             trace.end(token)
             record.route = getattr(scope.get("route"), "path", None) or "unmatched"
             finish(record, str(status), http_outcome(status), self.log)
+
+
+def _with_id(headers: Any, value: str) -> list[tuple[bytes, bytes]]:
+    kept = [(k, v) for k, v in headers if k.lower() != b"x-request-id"]
+    return [*kept, (b"x-request-id", value.encode())]
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -251,7 +259,7 @@ class TelemetryInterceptor(AsyncServerInterceptor):
         token = trace.begin(record)
         code = grpc.StatusCode.UNKNOWN
         try:
-            response = await method(request, context)
+            response = await method(request, _IdContext(context, record.request_id))
             code = context.code() or grpc.StatusCode.OK
             return response
         except BaseException:
@@ -260,6 +268,30 @@ class TelemetryInterceptor(AsyncServerInterceptor):
         finally:
             trace.end(token)
             finish(record, _code_name(code), grpc_outcome(_as_code(code)), self.log)
+
+
+Metadatum = namedtuple("Metadatum", ["key", "value"])
+
+
+class _IdContext:
+    """The servicer context with ``x-request-id`` replaced by the id in force.
+
+    KServe's servicer turns the invocation metadata into request headers
+    (``kserve.utils.utils.to_headers``) and logs their ``x-request-id``; a
+    caller's unusable id must not reach that log. Everything else is the
+    real context.
+    """
+
+    def __init__(self, context: Any, request_id: str) -> None:
+        self._context = context
+        self._request_id = request_id
+
+    def invocation_metadata(self) -> tuple[Any, ...]:
+        kept = [m for m in self._context.invocation_metadata() or () if m[0] != request_id.HEADER]
+        return (*kept, Metadatum(request_id.HEADER, self._request_id))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
 
 
 def _as_code(code: Any) -> grpc.StatusCode:

@@ -67,9 +67,14 @@ REFERENCE_ROWS = Gauge(
 
 
 class Window:
-    """Counts per bin of the last ``rows`` rows, in :data:`BLOCKS` blocks."""
+    """Counts per bin of the last ``rows`` rows at most, in blocks of ``rows / BLOCKS``.
+
+    A request's rows go to the newest block; the oldest blocks are dropped
+    while the window holds more than ``rows``, so it slides a block at a time.
+    """
 
     def __init__(self, size: int, rows: int) -> None:
+        self.capacity = rows
         self.block_rows = max(1, math.ceil(rows / BLOCKS))
         self.blocks: deque[tuple[np.ndarray, list[int]]] = deque()
         self.totals = np.zeros(size, dtype=np.int64)
@@ -78,15 +83,15 @@ class Window:
     def add(self, counts: np.ndarray, rows: int) -> None:
         if not self.blocks or self.blocks[-1][1][0] >= self.block_rows:
             self.blocks.append((np.zeros_like(self.totals), [0]))
-            if len(self.blocks) > BLOCKS:
-                dropped, (dropped_rows,) = self.blocks.popleft()
-                self.totals -= dropped
-                self.rows -= dropped_rows
         block, filled = self.blocks[-1]
         block += counts
         filled[0] += rows
         self.totals += counts
         self.rows += rows
+        while self.rows > self.capacity and len(self.blocks) > 1:
+            dropped, (dropped_rows,) = self.blocks.popleft()
+            self.totals -= dropped
+            self.rows -= dropped_rows
 
 
 @dataclass

@@ -88,13 +88,12 @@ class Binner:
         index = np.where(missing, self.value_bins + self._column, index)
         return np.bincount(index.reshape(-1), minlength=self.size)
 
-    def split(self, counts: np.ndarray) -> list[tuple[FeatureBins, np.ndarray, int]]:
-        """Per field: its bins, its value-bin counts and its missing count."""
+    def split(self, values: np.ndarray) -> list[tuple[FeatureBins, np.ndarray, float]]:
+        """Per field: its bins, its value bins' entries and its missing bin's (counts or shares)."""
         out, start = [], 0
         for i, feature in enumerate(self.features):
-            out.append(
-                (feature, counts[start : start + feature.bins], int(counts[self.value_bins + i]))
-            )
+            missing = float(values[self.value_bins + i])
+            out.append((feature, values[start : start + feature.bins], missing))
             start += feature.bins
         return out
 
