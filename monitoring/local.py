@@ -58,11 +58,13 @@ class Prometheus:
     scrape_interval: str = "5s"
     evaluation_interval: str = "5s"
     binary: str = "prometheus"
+    #: A Prometheus that runs elsewhere (only its API is used).
+    base_url: str = ""
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.base_url or f"http://127.0.0.1:{self.port}"
 
     def config(self) -> dict[str, Any]:
         jobs = [

@@ -24,21 +24,21 @@ SHIFTED_FIELD = "age"
 SHIFT = 15.0
 
 
-def cleveland_like(source: str, rows: int, seed: int = 0) -> np.ndarray:
+def cleveland_like(source: str | None, rows: int, seed: int = 0) -> np.ndarray:
     from training.data import load_site
 
     x, _ = load_site("cleveland", source)
     return x[np.random.default_rng(seed).integers(0, len(x), rows)]
 
 
-def hungarian(source: str, rows: int, seed: int = 0) -> np.ndarray:
+def hungarian(source: str | None, rows: int, seed: int = 0) -> np.ndarray:
     from training.data import load_site
 
     x, _ = load_site("hungarian", source)
     return x[np.random.default_rng(seed).integers(0, len(x), rows)]
 
 
-def shifted(source: str, rows: int, seed: int = 0) -> np.ndarray:
+def shifted(source: str | None, rows: int, seed: int = 0) -> np.ndarray:
     """Cleveland-like rows with ``age`` moved up by :data:`SHIFT` (within the contract)."""
     matrix = cleveland_like(source, rows, seed).copy()
     column = FEATURE_NAMES.index(SHIFTED_FIELD)
@@ -47,7 +47,7 @@ def shifted(source: str, rows: int, seed: int = 0) -> np.ndarray:
     return matrix
 
 
-PHASES: dict[str, Callable[[str, int, int], np.ndarray]] = {
+PHASES: dict[str, Callable[[str | None, int, int], np.ndarray]] = {
     "cleveland-like": cleveland_like,
     "age+15": shifted,
     "hungarian": hungarian,
