@@ -98,6 +98,14 @@ configure_kserve() {
   kubectl rollout status deployment/kserve-controller-manager -n kserve --timeout="$WAIT_TIMEOUT"
 }
 
+# The CRDs of the monitoring component's PodMonitors and PrometheusRule.
+install_monitoring_crds() {
+  log "Prometheus Operator CRDs ($PROMETHEUS_OPERATOR_VERSION)"
+  local crds="https://raw.githubusercontent.com/prometheus-operator/prometheus-operator/$PROMETHEUS_OPERATOR_VERSION/example/prometheus-operator-crd"
+  kubectl apply --server-side -f "$crds/monitoring.coreos.com_podmonitors.yaml" \
+    -f "$crds/monitoring.coreos.com_prometheusrules.yaml"
+}
+
 install_minio() {
   log "MinIO ($MINIO_IMAGE)"
   kubectl apply -k manifests/overlays/kind/minio
@@ -108,5 +116,6 @@ create_cluster
 install_cert_manager
 install_knative
 install_kserve
+install_monitoring_crds
 install_minio
 log "ready: make images kind-load upload-model deploy smoke"

@@ -89,6 +89,7 @@ def _lines(run: Run, spec: dashboard.PanelSpec, ax: Any) -> None:
     if spec.threshold is not None:
         ax.axhline(spec.threshold, color="red", linestyle="--", label=f"alert > {spec.threshold}")
         ax.set_yscale("symlog", linthresh=spec.threshold)  # the threshold and PSI 8 on one axis
+        ax.set_ylim(bottom=0, top=max(1.0, ax.get_ylim()[1]) * 1.5)
         ax.set_ylabel("PSI (linear below the threshold, log above)")
     else:
         ax.set_ylabel(UNITS.get(spec.unit, spec.unit))
@@ -118,9 +119,10 @@ def _heatmap(run: Run, spec: dashboard.PanelSpec, ax: Any, fig: Any) -> None:
             grid[row, index[float(t)]] = float(v)
     per_bucket = np.diff(np.vstack([np.zeros(len(times)), grid]), axis=0).clip(min=0)
     edges = [0.0, *[b for b, _ in bounds]]
+    per_bucket /= (np.diff(edges) / 0.1)[:, None]  # a density: buckets differ in width
     t = np.array([*times, times[-1] + 1]) - run.start
     mesh = ax.pcolormesh(t, edges, per_bucket, shading="flat", cmap="viridis")
-    fig.colorbar(mesh, ax=ax, label=f"rows per {RATE}")
+    fig.colorbar(mesh, ax=ax, label=f"rows per 0.1 of P(disease), per {RATE}")
     ax.set_ylabel("P(disease)")
 
 
@@ -164,7 +166,7 @@ def run_scenario(model_dir: Path, source: str | None, work: Path, rows: int, pac
         work / "logs",
         (ports[0], ports[1]),
         (ports[2], ports[3]),
-        extra=["--drift_window_rows", "600", "--drift_update_seconds", "1"],
+        extra=["--drift_window_rows", "1200", "--drift_update_seconds", "1"],
     )
     targets = {"predictor": f"127.0.0.1:{ports[0]}", "transformer": f"127.0.0.1:{ports[2]}"}
     prometheus = Prometheus(work / "prometheus", targets, port=ports[4], scrape_interval="1s")
@@ -199,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", default="reports/monitoring")
     parser.add_argument("--model_dir", default="artifacts/model")
     parser.add_argument("--data_source", default="", help="UCI mirror (HEART_DATA_SOURCE)")
-    parser.add_argument("--rows", type=int, default=1200, help="rows per phase")
+    parser.add_argument("--rows", type=int, default=2400, help="rows per phase")
     parser.add_argument("--pace", type=float, default=0.4, help="seconds between 40-row chunks")
     parser.add_argument("--prometheus", default="", help="render from this Prometheus instead")
     parser.add_argument("--minutes", type=float, default=15, help="with --prometheus: how far back")

@@ -1,9 +1,12 @@
 """Traffic for the drift scenario, sent to a transformer on loopback.
 
 Three populations, from the UCI mirror (``HEART_DATA_SOURCE``: Cleveland and
-Hungarian only): Cleveland-like (Cleveland rows drawn with replacement, the
-population the reference profile describes), Cleveland rows with one field
-shifted (``age`` + 15 years: older patients) and Hungarian rows. Requests
+Hungarian only): Cleveland-like (the Cleveland rows the reference profile
+describes, each pass over them in a new random order), Cleveland rows with
+one field shifted (``age`` + 15 years: older patients) and Hungarian rows.
+Passing over every row in turn (rather than drawing with replacement) makes a
+window of a few hundred rows hold each row about as often: its drift score is
+the population's, not a resampling accident's. Requests
 carry a few rows each over REST v1, with an invalid request now and then so
 that the error panels have something to show. Bounded in count.
 """
@@ -24,18 +27,24 @@ SHIFTED_FIELD = "age"
 SHIFT = 15.0
 
 
+def cycled(matrix: np.ndarray, rows: int, seed: int) -> np.ndarray:
+    """``rows`` rows: passes over ``matrix``, each in a new random order."""
+    rng = np.random.default_rng(seed)
+    passes = -(-rows // len(matrix))
+    order = np.concatenate([rng.permutation(len(matrix)) for _ in range(passes)])
+    return matrix[order[:rows]]
+
+
 def cleveland_like(source: str | None, rows: int, seed: int = 0) -> np.ndarray:
     from training.data import load_site
 
-    x, _ = load_site("cleveland", source)
-    return x[np.random.default_rng(seed).integers(0, len(x), rows)]
+    return cycled(load_site("cleveland", source)[0], rows, seed)
 
 
 def hungarian(source: str | None, rows: int, seed: int = 0) -> np.ndarray:
     from training.data import load_site
 
-    x, _ = load_site("hungarian", source)
-    return x[np.random.default_rng(seed).integers(0, len(x), rows)]
+    return cycled(load_site("hungarian", source)[0], rows, seed)
 
 
 def shifted(source: str | None, rows: int, seed: int = 0) -> np.ndarray:

@@ -39,8 +39,8 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which("prometheus") is None, reason="no prometheus binary"),
 ]
-WINDOW = 600
-PHASE_ROWS = 1200  # two windows: every worker's window is replaced whatever the balance
+WINDOW = 1200
+PHASE_ROWS = 2400  # two windows: every worker's window is replaced whatever the balance
 SETTLE_SECONDS = 40.0
 
 
