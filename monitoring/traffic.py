@@ -32,7 +32,7 @@ def cycled(matrix: np.ndarray, rows: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     passes = -(-rows // len(matrix))
     order = np.concatenate([rng.permutation(len(matrix)) for _ in range(passes)])
-    return matrix[order[:rows]]
+    return np.asarray(matrix[order[:rows]])
 
 
 def cleveland_like(source: str | None, rows: int, seed: int = 0) -> np.ndarray:
