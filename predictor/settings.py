@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from predictor import storage
 from predictor.inference import ENGINES
-from serving.settings import DEFAULT_MAX_ROWS, ServerSettings, server_parser
+from serving.problems import DEFAULT_MAX_ROWS
+from serving.settings import ServerSettings, server_parser
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+#: Default upper bound on the rows of one request (``--max_batch_size``).
+DEFAULT_MAX_ROWS = 1024
 #: Problems spelled out in an error message; the rest are counted.
 REPORTED_PROBLEMS = 20
 #: Longest value shown in a message (a client may send anything).

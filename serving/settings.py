@@ -11,9 +11,6 @@ import argparse
 from dataclasses import dataclass
 from typing import Any
 
-#: Default upper bound on the rows of one request (``--max_batch_size``).
-DEFAULT_MAX_ROWS = 1024
-
 
 def server_parser(description: str, prog: str | None = None) -> argparse.ArgumentParser:
     """KServe's flags plus ``--bind_address``; ``--model_name`` defaults to ``heart``."""

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from serving.settings import DEFAULT_MAX_ROWS, ServerSettings, server_parser
+from serving.problems import DEFAULT_MAX_ROWS
+from serving.settings import ServerSettings, server_parser
 
 
 def transformer_parser() -> argparse.ArgumentParser:

@@ -15,8 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from serving.problems import Problem, ValidationError
-from serving.settings import DEFAULT_MAX_ROWS
+from serving.problems import DEFAULT_MAX_ROWS, Problem, ValidationError
 from transformer.contract import BY_NAME, FEATURE_NAMES, N_FEATURES, Feature
 
 
