@@ -4,8 +4,12 @@ Per model (RF, LR) every system runs at once on loopback (idle servers cost
 next to nothing); then, for each round, each request shape and each
 concurrency, the systems are driven one after the other by the same
 closed-loop generator, so rounds interleave and a slow minute of the shared
-machine hits every system alike. Results: ``reports/bench/latest.json``,
-``latest.png`` and a table (see :mod:`loadtest.report`).
+machine hits every system alike. Around each run's recorded requests the CPU
+time of every server process is read, which gives CPU ms per request per
+process. Results: ``reports/bench/latest.json``, ``latest.png``, a table (see
+:mod:`loadtest.report`) and, with ``--docs``, the results block of
+``docs/performance.md``; the run found in ``latest.json`` before is the
+baseline of the no-regression target (:mod:`loadtest.baseline`).
 """
 
 from __future__ import annotations
@@ -13,14 +17,14 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress, TaskID
 
-from loadtest import loadgen, payloads, report, stacks, summary
+from loadtest import baseline, docs, loadgen, payloads, report, stacks, summary
 from loadtest.environment import describe_machine
 from loadtest.models import BENCH_RF_TREES, model_dirs
 from loadtest.plot import plot
@@ -45,6 +49,8 @@ class BenchSettings:
     data_source: str | None
     quick: bool
     rf_trees: int = BENCH_RF_TREES
+    baseline: Path | None = None
+    docs: Path | None = None
 
     @classmethod
     def parse(cls, argv: Sequence[str] | None = None) -> BenchSettings:
@@ -65,6 +71,14 @@ class BenchSettings:
             default=BENCH_RF_TREES,
             help="trees in the benchmark's forest (default: the issue's reference, 100);"
             " --model-dir is used only if it is a forest with that many",
+        )
+        p.add_argument(
+            "--baseline",
+            type=Path,
+            help="the previous run to compare with (default: <out>/latest.json before this run)",
+        )
+        p.add_argument(
+            "--docs", type=Path, help="Markdown page whose generated results block is rewritten"
         )
         a = p.parse_args(argv)
         if a.rounds < 1:
@@ -87,6 +101,8 @@ class BenchSettings:
             a.data_source,
             a.quick,
             a.rf_trees,
+            a.baseline or a.out / "latest.json",
+            a.docs,
         )
 
 
@@ -137,22 +153,62 @@ class Runner:
         s = self.settings
         self.progress.update(self.task, description=f"{model} {system.name} {rows}-row c{conc}")
         bodies = payloads.write_bodies(self.work / f"{system.body}-{rows}.jsonl", system.body, rows)
-        result = loadgen.run(
-            system.infer_url,
+        result, cpu = drive(
+            system,
             bodies,
+            rows,
             conc,
-            s.duration_s,
+            duration_s=s.duration_s,
             warmup_s=s.warmup_s,
-            expect=system.expect(rows),
             binary=s.loadgen,
         )
         self.progress.advance(self.task)
-        return report.Sample(system.name, model, rows, conc, rnd, result, system.rss_mb())
+        return report.Sample(
+            system.name, model, rows, conc, rnd, result, system.rss_mb(), cpu_s=cpu
+        )
+
+
+def drive(
+    system: stacks.Stack,
+    bodies: Path,
+    rows: int,
+    conc: int,
+    *,
+    duration_s: float,
+    warmup_s: float,
+    binary: Path = loadgen.DEFAULT_BINARY,
+    on_warm: Callable[[], None] | None = None,
+) -> tuple[loadgen.LoadResult, dict[str, float]]:
+    """One closed-loop run of ``system`` and the CPU seconds of each role during its
+    recorded requests (counters read when the warm-up is over, and after the last answer).
+    ``on_warm`` runs once the counters are read, before the recorded requests.
+    """
+    before: dict[str, float] = {}
+
+    def warm() -> None:
+        before.update(system.cpu_seconds())
+        if on_warm:
+            on_warm()
+
+    result = loadgen.run(
+        system.infer_url,
+        bodies,
+        conc,
+        duration_s,
+        warmup_s=warmup_s,
+        expect=system.expect(rows),
+        binary=binary,
+        on_warm=warm,
+    )
+    after = system.cpu_seconds()
+    return result, {role: after[role] - before[role] for role in after if role in before}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     s = BenchSettings.parse(argv)
     console.print(report.LOADGEN_NOTE)
+    previous = baseline.load(s.baseline) if s.baseline else None
+    console.print(f"baseline: {previous.path if previous else 'none (no previous run)'}")
     machine = describe_machine()
     with tempfile.TemporaryDirectory(prefix="heart-bench-") as tmp:
         work = Path(tmp)
@@ -165,12 +221,15 @@ def main(argv: Sequence[str] | None = None) -> None:
             runner = Runner(s, work, progress, progress.add_task("benchmark", total=runs))
             for model, model_dir in models.items():
                 samples += runner.measure(model, model_dir)
-        result = report.build(samples, models, s, machine)
+        result = report.build(samples, models, s, machine, previous)
     s.out_dir.mkdir(parents=True, exist_ok=True)
     report.write_json(result, s.out_dir / "latest.json")
     plot(result, s.out_dir / "latest.png")
     summary.print_table(result, console)
     console.print(f"wrote {s.out_dir / 'latest.json'} and {s.out_dir / 'latest.png'}")
+    if s.docs:
+        docs.update(s.docs, summary.markdown(result))
+        console.print(f"updated the results block of {s.docs}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -41,7 +43,23 @@ def describe_machine() -> dict[str, Any]:
         "packages": {name: _version(name) for name in PACKAGES},
         "mlserver": "1.7.1 (own virtualenv, mlserver-sklearn 1.7.1, uvloop 0.21.0)",
         "load_average_at_start": load_average(),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "code": code_version(),
     }
+
+
+def code_version() -> str:
+    """The commit measured, ``+changes`` when the work tree differs from it ("" outside git)."""
+    here = Path(__file__).resolve().parent
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=here, capture_output=True, text=True, timeout=10, check=False
+        )
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    return commit + ("+changes" if commit and git("status", "--porcelain") else "")
 
 
 def load_average() -> list[float]:

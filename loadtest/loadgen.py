@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,10 +68,13 @@ def run(
     host_header: str = "",
     expect: Expect | None = None,
     binary: Path = DEFAULT_BINARY,
+    on_warm: Callable[[], None] | None = None,
 ) -> LoadResult:
     """Drive ``url`` closed-loop with ``concurrency`` workers; raises when the binary fails.
 
     With ``expect``, an answer counts as an error unless it holds those probabilities.
+    ``on_warm`` is called once the warm-up is over and no request is in flight, just
+    before the recorded requests start (where a caller reads the servers' CPU counters).
     """
     argv = [
         str(binary),
@@ -92,7 +96,39 @@ def run(
     if expect:
         argv += expect.argv()
     timeout = duration_s + warmup_s + 60
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"loadgen failed ({done.returncode}): {done.stderr.strip()}")
-    return LoadResult.from_json(done.stdout)
+    if on_warm is None:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+        code, out, err = done.returncode, done.stdout, done.stderr
+    else:
+        code, out, err = _run_synced([*argv, "-sync"], on_warm, timeout)
+    if code != 0:
+        raise RuntimeError(f"loadgen failed ({code}): {err.strip()}")
+    return LoadResult.from_json(out)
+
+
+def _run_synced(
+    argv: list[str], on_warm: Callable[[], None], timeout: float
+) -> tuple[int, str, str]:
+    """Run with ``-sync``: wait for its "warm", call ``on_warm``, then let it record."""
+    with subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        assert proc.stdin and proc.stdout and proc.stderr  # pipes were asked for
+        before = []
+        for line in proc.stderr:  # only error messages can come before "warm"
+            if line.strip() == "warm":
+                on_warm()
+                proc.stdin.write("go\n")
+                proc.stdin.flush()
+                break
+            before.append(line)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+        return proc.returncode, out, "".join(before) + err

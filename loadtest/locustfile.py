@@ -8,9 +8,11 @@
 - :class:`PredictorGrpcUser`: the same over v2 gRPC (:mod:`loadtest.grpc_client`).
 
 Every response is checked with ``catch_response``: the right status and a
-risk in [0, 1] for every row. :class:`StagesShape` plays the config's
-stages; the run stops at the request cap; on quitting, the SLO gate sets
-the exit code and writes ``slo.json`` beside the CSV reports.
+risk in [0, 1] for every row. Each kind of call is a route of its own
+(:mod:`loadtest.routes`), judged on its own SLOs. :class:`StagesShape` plays
+the config's stages and ends the run at ``max_run_time_s`` at the latest; the
+run also stops at the request cap; on quitting, the SLO gate sets the exit
+code and writes ``slo.json`` beside the CSV reports.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from locust import FastHttpUser, LoadTestShape, User, between, events, task
 from locust.env import Environment
 
 from loadtest import config as load_config
-from loadtest import hooks, payloads
+from loadtest import hooks, payloads, routes
 from loadtest.checks import Expect, check_rows
 from transformer.synthetic import generate
 
@@ -77,10 +79,10 @@ class TransformerV2User(_Http):
         seed = random.randrange(1 << 30)
         if random.random() < traffic.invalid_share:
             body, field = payloads.invalid_v2(seed)
-            self.post(V2, body, "transformer v2 invalid row", Expect(0, "risk", 400, field))
+            self.post(V2, body, routes.TRANSFORMER_V2_INVALID, Expect(0, "risk", 400, field))
             return
         rows = _rows(traffic)
-        name = "transformer v2 1 row" if rows == 1 else "transformer v2 batch"
+        name = routes.TRANSFORMER_V2_ROW if rows == 1 else routes.TRANSFORMER_V2_BATCH
         self.post(V2, payloads.body("records", rows, seed), name, Expect(rows, "risk"))
 
 
@@ -91,7 +93,7 @@ class TransformerV1User(_Http):
     def predict(self) -> None:
         rows = _rows(hooks.config(self.environment).traffic)
         body = payloads.records_v1_missing(rows, random.randrange(1 << 30))
-        self.post(V1, body, "transformer v1", Expect(rows, "v1"))
+        self.post(V1, body, routes.TRANSFORMER_V1, Expect(rows, "v1"))
 
 
 class PredictorRestUser(_Http):
@@ -102,7 +104,7 @@ class PredictorRestUser(_Http):
         rows = _rows(hooks.config(self.environment).traffic)
         body = payloads.body("tensor", rows, random.randrange(1 << 30))
         base = self.environment.parsed_options.predictor_host.rstrip("/")
-        self.post(base + V2, body, "predictor v2 REST", Expect(rows, "probability"))
+        self.post(base + V2, body, routes.PREDICTOR_REST, Expect(rows, "probability"))
 
 
 class PredictorGrpcUser(User):
@@ -121,16 +123,25 @@ class PredictorGrpcUser(User):
     def infer(self) -> None:
         rows = _rows(hooks.config(self.environment).traffic)
         matrix = generate(rows, seed=random.randrange(1 << 30))
-        self.grpc.call(self.environment, matrix, "predictor v2 gRPC")
+        self.grpc.call(self.environment, matrix, routes.PREDICTOR_GRPC)
 
 
 class StagesShape(LoadTestShape):
-    """The config's ``[[stages]]``, one after the other; ``None`` ends the run."""
+    """The config's ``[[stages]]``, one after the other; ``None`` ends the run.
+
+    The shape also holds the run-time bound (``max_run_time_s``): Locust ignores
+    ``--run-time`` when a shape drives the run, and warns twice when it is given.
+    ``use_common_options`` stays False, so Locust's web UI start form asks for
+    no user count, ramp-up or run time: the stages decide them.
+    """
 
     def tick(self) -> tuple[int, float] | None:
         assert self.runner is not None, "Locust sets the runner before the first tick"
         elapsed = float(self.get_run_time())  # type: ignore[no-untyped-call]
-        for stage in hooks.config(self.runner.environment).stages:
+        cfg = hooks.config(self.runner.environment)
+        if elapsed >= cfg.bounds.max_run_time_s:
+            return None
+        for stage in cfg.stages:
             if elapsed < stage.duration_s:
                 return stage.users, stage.spawn_rate
             elapsed -= stage.duration_s

@@ -1,9 +1,11 @@
 """Benchmark results: medians over rounds, ratios ours/peer, targets, JSON.
 
 One record per server x model x rows x concurrency with the medians of
-``rps``, ``p50_ms``, ``p99_ms`` over the rounds, the largest ``rss_mb`` seen
-and, for our systems, ``ratios`` against each peer (throughput ours/peer,
-p50 ours/peer).
+``rps``, ``p50_ms``, ``p99_ms`` over the rounds, the largest ``rss_mb`` seen,
+``cpu_ms`` (CPU milliseconds per request of each role's processes, e.g.
+``{"transformer": 1.9, "predictor": 0.6}`` for a chain) with their sum
+``cpu_ms_total`` and ``cpu_cores`` (the cores each role kept busy), and, for
+our systems, ``ratios`` against each peer (throughput ours/peer, p50 ours/peer).
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 import json
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loadtest import baseline, path_targets
 from loadtest.environment import load_average
 from loadtest.loadgen import LoadResult
 from loadtest.targets import evaluate
@@ -40,6 +43,12 @@ class Sample:
     round: int
     result: LoadResult
     rss_mb: float
+    #: CPU seconds each role's processes used during the recorded requests.
+    cpu_s: dict[str, float] = field(default_factory=dict)
+
+    def cpu_ms_per_request(self) -> dict[str, float]:
+        n = self.result.requests
+        return {role: sec * 1000 / n for role, sec in self.cpu_s.items()} if n else {}
 
 
 def _median(samples: list[Sample], field: str) -> float:
@@ -64,10 +73,30 @@ def records(samples: list[Sample]) -> list[dict[str, Any]]:
                 "rss_mb": max(s.rss_mb for s in group),
                 "rounds": len(group),
                 **_error_counts(group),
+                **_cpu(group),
             }
         )
     _add_ratios(out)
     return out
+
+
+def _cpu(group: list[Sample]) -> dict[str, Any]:
+    """Medians over rounds of CPU ms per request (per role and in all) and of busy cores."""
+    per_request = [s.cpu_ms_per_request() for s in group]
+    per_request = [p for p in per_request if p]
+    if not per_request:
+        return {}
+    roles = sorted({role for p in per_request for role in p})
+    cores = [
+        {role: sec / s.result.duration_s for role, sec in s.cpu_s.items()}
+        for s in group
+        if s.result.duration_s > 0
+    ]
+    return {
+        "cpu_ms": {r: statistics.median(p[r] for p in per_request if r in p) for r in roles},
+        "cpu_ms_total": statistics.median(sum(p.values()) for p in per_request),
+        "cpu_cores": {r: statistics.median(c[r] for c in cores if r in c) for r in roles},
+    }
 
 
 def _error_counts(group: list[Sample]) -> dict[str, Any]:
@@ -100,32 +129,43 @@ def loadgen_share(samples: list[Sample]) -> float:
 
 
 def build(
-    samples: list[Sample], models: dict[str, Path], settings: Any, machine: dict[str, Any]
+    samples: list[Sample],
+    models: dict[str, Path],
+    settings: Any,
+    machine: dict[str, Any],
+    previous: baseline.Previous | None = None,
 ) -> dict[str, Any]:
+    """The run's JSON; ``previous`` is the run the no-regression target compares with."""
     recs = records(samples)
     share = loadgen_share(samples)
+    conditions = {
+        "rounds": settings.rounds,
+        "duration_s": settings.duration_s,
+        "warmup_s": settings.warmup_s,
+        "rows": list(settings.rows),
+        "concurrency": list(settings.concurrency),
+        "quick": settings.quick,
+        "models": {name: _model_info(path) for name, path in models.items()},
+    }
     return {
         "machine": {**machine, "load_average_at_end": load_average()},
         "note": f"{LOADGEN_NOTE} It used {share:.0%} of one core on average.",
         "loadgen_core_share": share,
-        "conditions": {
-            "rounds": settings.rounds,
-            "duration_s": settings.duration_s,
-            "warmup_s": settings.warmup_s,
-            "rows": list(settings.rows),
-            "concurrency": list(settings.concurrency),
-            "quick": settings.quick,
-            "models": {name: _model_info(path) for name, path in models.items()},
-        },
+        "conditions": conditions,
+        "baseline": previous.describe() if previous else None,
         "records": recs,
-        "targets": evaluate(recs),
+        "targets": [
+            *evaluate(recs),
+            *path_targets.evaluate(recs),
+            baseline.no_regression(recs, conditions, machine, previous),
+        ],
         "raw": [_raw(s) for s in samples],
     }
 
 
 def _raw(sample: Sample) -> dict[str, Any]:
     fields = {k: v for k, v in vars(sample).items() if k != "result"}
-    return {**fields, **vars(sample.result)}
+    return {**fields, **vars(sample.result), "cpu_ms": sample.cpu_ms_per_request()}
 
 
 def _model_info(path: Path) -> dict[str, Any]:

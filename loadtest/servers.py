@@ -115,6 +115,17 @@ class Server:
                 continue
         return total / 2**20
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server and its worker processes have used so far."""
+        total = 0.0
+        for proc in self._tree():
+            try:
+                times = proc.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM the server's process group, SIGKILL it after ``grace`` seconds."""
         if self.process is None or self.process.poll() is not None:

@@ -9,7 +9,13 @@
 - ``mlserver``: MLServer + mlserver-sklearn, ``predict_fn: predict_proba``.
 
 Every server gets ``--enable_latency_logging false`` (KServe) or
-``debug: false`` (MLServer): no log line per request for anybody.
+``debug: false`` (MLServer), its logging otherwise as shipped: MLServer logs
+nothing per request, a KServe server still writes uvicorn's access line and
+two ``kserve.trace`` timing lines (KServe's TimingMiddleware, always added).
+
+Each server of a stack has a role, the key of its CPU time in the results:
+``predictor`` (ours, alone or behind a transformer), ``transformer``, or
+``server`` (a peer: its main process and its workers together).
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ class Stack:
     output: str
     per_row: int = 1
     grpc_port: int = 0
+    #: The role of each of ``servers``, in the same order.
+    roles: tuple[str, ...] = ("server",)
 
     @property
     def infer_url(self) -> str:
@@ -49,6 +57,10 @@ class Stack:
 
     def rss_mb(self) -> float:
         return sum(s.rss_mb() for s in self.servers)
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by each role's processes."""
+        return {role: s.cpu_seconds() for role, s in zip(self.roles, self.servers, strict=True)}
 
     def expect(self, rows: int) -> Expect:
         """The body check for an answer to a ``rows``-row request."""
@@ -78,7 +90,9 @@ def _kserve(name: str, module: str, args: list[str], work: Path) -> tuple[Server
 def ours(model_dir: Path, work: Path, workers: int = 1) -> Stack:
     args = ["--model_dir", str(model_dir), "--workers", str(workers)]
     server, grpc_port = _kserve("ours", "predictor", args, work)
-    return Stack("ours", [server], server, "tensor", "probability", grpc_port=grpc_port)
+    return Stack(
+        "ours", [server], server, "tensor", "probability", grpc_port=grpc_port, roles=("predictor",)
+    )
 
 
 def chain_on(predictor: Stack, work: Path, hop: str) -> Stack:
@@ -88,7 +102,9 @@ def chain_on(predictor: Stack, work: Path, hop: str) -> Stack:
     hop_args = ["--predictor_host", f"127.0.0.1:{target}", "--predictor_protocol", protocol]
     transformer, _ = _kserve(f"chain-{hop}", "transformer", hop_args, work)
     transformer.tier = 1
-    return Stack(f"chain-{hop}", [predictor.entry, transformer], transformer, "records", "risk")
+    servers = [predictor.entry, transformer]
+    roles = ("predictor", "transformer")
+    return Stack(f"chain-{hop}", servers, transformer, "records", "risk", roles=roles)
 
 
 def kserve_sklearn(model_dir: Path, work: Path) -> Stack:

@@ -1,8 +1,10 @@
-"""``python -m loadtest.summary [latest.json]``: the README's performance table (Markdown).
+"""``python -m loadtest.summary [latest.json]``: the performance page's results block (Markdown).
 
 Rows: concurrency 8 (the targets' condition) for every model and request
-size, plus the targets with their measured ratios, from the benchmark JSON.
-Also the console table the benchmark prints (:func:`print_table`).
+size, with CPU ms per request per process, plus the targets with their
+measured values, from the benchmark JSON; ``--docs PAGE`` writes the block
+into the page between its markers (:mod:`loadtest.docs`). Also the console
+table the benchmark prints (:func:`print_table`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from loadtest import docs
 from loadtest.targets import target_detail
 
 NAMES = {
@@ -33,18 +36,32 @@ def _ratio(r: dict[str, Any], peer: str) -> str:
     return "" if value is None else f"{value:.1f}x"
 
 
+#: How each role's share of CPU is marked in a chain's figure.
+ROLE_MARKS = {"transformer": "T", "predictor": "P"}
+
+
+def cpu_cell(r: dict[str, Any]) -> str:
+    """``0.62`` for one server, ``1.52 T + 0.61 P`` for a chain, blank when not measured."""
+    cpu = r.get("cpu_ms") or {}
+    if len(cpu) > 1:
+        parts = [f"{cpu[role]:.2f} {mark}" for role, mark in ROLE_MARKS.items() if role in cpu]
+        return " + ".join(parts)
+    return f"{r['cpu_ms_total']:.2f}" if cpu else ""
+
+
 def table(result: dict[str, Any], concurrency: int = 8) -> str:
     lines = [
-        "| model | rows/request | server | req/s | p50 ms | p99 ms | RSS MiB | errors"
-        " | req/s vs KServe | req/s vs MLServer |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | rows/request | server | req/s | p50 ms | p99 ms | CPU ms/request | RSS MiB"
+        " | errors | req/s vs KServe | req/s vs MLServer |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     recs = [r for r in result["records"] if r["concurrency"] == concurrency]
     recs.sort(key=lambda r: (r["model"] != "RF", r["rows"], ORDER.index(r["server"])))
     for r in recs:
         lines.append(
             f"| {r['model']} | {r['rows']} | {NAMES[r['server']]} | {r['rps']:.0f}"
-            f" | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['rss_mb']:.0f} | {r['errors']}"
+            f" | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {cpu_cell(r)} | {r['rss_mb']:.0f}"
+            f" | {r['errors']}"
             f" | {_ratio(r, 'kserve-sklearn')} | {_ratio(r, 'mlserver')} |"
         )
     return "\n".join(lines)
@@ -87,6 +104,7 @@ def print_table(result: dict[str, Any], console: Console) -> None:
         "req/s",
         "p50 ms",
         "p99 ms",
+        "CPU ms/req",
         "RSS MiB",
         "errors",
         "req/s vs KServe",
@@ -103,6 +121,7 @@ def print_table(result: dict[str, Any], console: Console) -> None:
             f"{r['rps']:.0f}",
             f"{r['p50_ms']:.1f}",
             f"{r['p99_ms']:.1f}",
+            cpu_cell(r),
             f"{r['rss_mb']:.0f}",
             errors,
             _console_ratio(r, "rps_vs_kserve-sklearn"),
@@ -121,22 +140,50 @@ STATUS_MARKUP = {
 }
 
 
+def _load(result: dict[str, Any]) -> str:
+    machine = result["machine"]
+    start = machine.get("load_average_at_start", ["?"])[0]
+    end = machine.get("load_average_at_end", ["?"])[0]
+    return f"load average {start} when the run started, {end} at its end"
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The results block: conditions, the concurrency-8 table, CPU legend, targets."""
+    cond = result["conditions"]
+    machine = result["machine"]
+    code = f" Code: {machine['code']}." if machine.get("code") else ""
+    base = result.get("baseline") or {}
+    since = f" Previous run: {base.get('started_at', base.get('path', '?'))}." if base else ""
+    return "\n".join(
+        [
+            f"Machine: {machine['summary']}, {_load(result)} (the machine is shared)."
+            f" {cond['rounds']} interleaved rounds of {cond['duration_s']:g} s per point,"
+            f" medians; concurrency 8. {result['note']}{code}{since}",
+            "",
+            f"Models: {models(cond)}.",
+            "",
+            table(result),
+            "",
+            "CPU ms/request: CPU time (user + system) the server's processes spent during the"
+            " recorded requests, per request; for a chain, the transformer (T) and the predictor"
+            " (P) processes; for MLServer, its main and worker processes together.",
+            "",
+            targets(result),
+        ]
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", nargs="?", type=Path, default=Path("reports/bench/latest.json"))
-    result = json.loads(parser.parse_args(argv).path.read_text())
-    cond = result["conditions"]
-    machine = result["machine"]
-    load = machine.get("load_average_at_start", ["?"])[0]
-    print(
-        f"Machine: {machine['summary']}, load average {load} when the run started (the"
-        f" machine is shared). {cond['rounds']} interleaved rounds of {cond['duration_s']:g} s"
-        f" per point, medians; concurrency 8. {result['note']}"
-    )
-    print(f"Models: {models(cond)}.\n")
-    print(table(result))
-    print()
-    print(targets(result))
+    parser.add_argument("--docs", type=Path, help="write the block into this Markdown page")
+    args = parser.parse_args(argv)
+    block = markdown(json.loads(args.path.read_text()))
+    if args.docs:
+        docs.update(args.docs, block)
+        print(f"updated the results block of {args.docs}")
+    else:
+        print(block)
 
 
 if __name__ == "__main__":

@@ -15,21 +15,21 @@ failed the body check), with the ``reason``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 PEERS = {"kserve-sklearn": "KServe sklearn", "mlserver": "MLServer"}
 Record = dict[str, Any]
 
 
-def _find(recs: list[Record], server: str, model: str, rows: int, conc: int) -> Record | None:
+def find(recs: list[Record], server: str, model: str, rows: int, conc: int) -> Record | None:
     for r in recs:
         if (r["server"], r["model"], r["rows"], r["concurrency"]) == (server, model, rows, conc):
             return r
     return None
 
 
-def _problem(systems: dict[str, Record | None]) -> tuple[str, str] | None:
+def problem(systems: Mapping[str, Record | None]) -> tuple[str, str] | None:
     """``(status, reason)`` when a system is missing or had errors, else None."""
     missing = [name for name, r in systems.items() if r is None or not r.get("requests", 1)]
     if missing:
@@ -51,9 +51,9 @@ def compare(
     ok: Callable[[float], bool],
 ) -> Record:
     """One target: ``metric`` ratio of ``ours`` against each peer, judged by ``ok``."""
-    problem = _problem({ours[0]: ours[1], **peers})
-    if problem or ours[1] is None:
-        status, reason = problem or ("not measured", f"no record for {ours[0]}")
+    trouble = problem({ours[0]: ours[1], **peers})
+    if trouble or ours[1] is None:
+        status, reason = trouble or ("not measured", f"no record for {ours[0]}")
         return {"target": target, "status": status, "met": False, "measured": "", "reason": reason}
     values = {PEERS[p]: ours[1]["ratios"][f"{metric}_vs_{p}"] for p in peers}
     met = all(ok(v) for v in values.values())
@@ -63,9 +63,9 @@ def compare(
 
 
 def _rf(recs: list[Record], rows: int) -> list[Record]:
-    ours = ("ours", _find(recs, "ours", "RF", rows, 8))
-    chain = ("chain-grpc", _find(recs, "chain-grpc", "RF", rows, 8))
-    peers = {p: _find(recs, p, "RF", rows, 8) for p in PEERS}
+    ours = ("ours", find(recs, "ours", "RF", rows, 8))
+    chain = ("chain-grpc", find(recs, "chain-grpc", "RF", rows, 8))
+    peers = {p: find(recs, p, "RF", rows, 8) for p in PEERS}
     kserve = {"kserve-sklearn": peers["kserve-sklearn"]}
     head = f"RF {rows}-row c8:"
     return [
@@ -89,8 +89,8 @@ def _lr(recs: list[Record]) -> list[Record]:
     points = sorted({(r["rows"], r["concurrency"]) for r in recs if r["model"] == "LR"})
     out = []
     for rows, conc in points:
-        ours = ("ours", _find(recs, "ours", "LR", rows, conc))
-        peers = {p: _find(recs, p, "LR", rows, conc) for p in PEERS}
+        ours = ("ours", find(recs, "ours", "LR", rows, conc))
+        peers = {p: find(recs, p, "LR", rows, conc) for p in PEERS}
         target = f"LR {rows}-row c{conc}: our predictor req/s >= 1x both"
         out.append(compare(target, ours, peers, "rps", lambda v: v >= 1))
     return out
@@ -103,5 +103,5 @@ def evaluate(recs: list[Record]) -> list[Record]:
 
 
 def target_detail(target: dict[str, Any]) -> str:
-    """The measured ratios, or why there are none."""
-    return str(target["measured"] or target["reason"])
+    """The measured ratios and, for what could not be judged, why."""
+    return "; ".join(str(part) for part in (target["measured"], target["reason"]) if part)

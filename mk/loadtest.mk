@@ -1,6 +1,6 @@
 # Load tests and the peer benchmark (loadtest/). See docs/performance.md.
 ##@ Load
-.PHONY: loadtest bench bench-quick loadgen mlserver-venv
+.PHONY: loadtest bench bench-quick bench-docs profile loadgen mlserver-venv
 
 LOADGEN := loadtest/bin/loadgen
 space := $(subst ,, )
@@ -17,6 +17,8 @@ PREDICTOR_HOST ?=
 GRPC_HOST ?=
 LOADTEST_ARGS ?=
 BENCH_ARGS ?=
+PROFILE_ARGS ?=
+PERF_DOC := docs/performance.md
 
 $(LOADGEN): loadtest/loadgen/main.go loadtest/loadgen/go.mod
 	cd loadtest/loadgen && CGO_ENABLED=0 go build -trimpath -o ../bin/loadgen .
@@ -37,10 +39,17 @@ loadtest: $(VENV)/.installed-dev ## Locust, headless, SLO-gated (HOST=... HOST_H
 	  --predictor-host '$(PREDICTOR_HOST)' --grpc-host '$(GRPC_HOST)' \
 	  --model-dir '$(MODEL_DIR)' $(LOADTEST_ARGS)
 
-bench: $(VENV)/.installed-dev $(LOADGEN) $(MLSERVER_STAMP) ## side-by-side benchmark vs KServe sklearn server and MLServer
-	$(PY) -m loadtest.bench --loadgen $(LOADGEN) --mlserver-python $(MLSERVER_VENV)/bin/python $(BENCH_ARGS)
+bench: $(VENV)/.installed-dev $(LOADGEN) $(MLSERVER_STAMP) ## side-by-side benchmark vs KServe sklearn server and MLServer, CPU per request, targets
+	$(PY) -m loadtest.bench --loadgen $(LOADGEN) --mlserver-python $(MLSERVER_VENV)/bin/python \
+	  --docs $(PERF_DOC) $(BENCH_ARGS)
 
 bench-quick: $(VENV)/.installed-dev $(LOADGEN) $(MLSERVER_STAMP) ## the benchmark in under 2 minutes (shorter runs)
 	$(PY) -m loadtest.bench --quick --out reports/bench/quick --loadgen $(LOADGEN) --mlserver-python $(MLSERVER_VENV)/bin/python $(BENCH_ARGS)
+
+bench-docs: $(VENV)/.installed-dev ## rewrite the results block of docs/performance.md from reports/bench/latest.json
+	$(PY) -m loadtest.summary reports/bench/latest.json --docs $(PERF_DOC)
+
+profile: $(VENV)/.installed-dev $(LOADGEN) ## py-spy on the transformer under the Go load generator (PROFILE_ARGS="--system chain-rest ...")
+	$(PY) -m loadtest.profile --loadgen $(LOADGEN) $(PROFILE_ARGS)
 
 TEST_PREREQS += $(LOADGEN) $(MLSERVER_STAMP)

@@ -64,7 +64,7 @@ def measure(rounds: int) -> dict[str, dict[str, float]]:
         prediction = Prediction(risk, (risk >= 0.5).astype(np.int32))
 
         def record(rows: int = batch) -> trace.RequestRecord:
-            r = trace.RequestRecord("id", False, "transformer", "rest", "/v1/models/{model_name}")
+            r = trace.RequestRecord("transformer", "rest", "/v1/models/{model_name}")
             r.rows = rows
             return r
 

@@ -23,7 +23,7 @@ from kserve.protocol.infer_type import InferRequest, InferResponse
 from predictor import inference, metrics, storage, tensors
 from predictor.manifest import ManifestError
 from predictor.settings import PredictorSettings
-from serving import profile, telemetry, trace
+from serving import outputs, profile, telemetry, trace
 from serving.errors import NotReadyError
 
 #: How long a request waits for a worker's model copy before a 503.
@@ -131,17 +131,17 @@ class HeartPredictor(Model):
 
     def _predict_v2(self, model: inference.LoadedModel, request: InferRequest) -> InferResponse:
         with trace.stage("decode"):
-            names = tensors.requested(request)
+            outputs.wanted(request, tensors.OUTPUTS)
             order = model.manifest.feature_order
             matrix = tensors.to_matrix(request, order, self.settings.max_batch_size)
         prediction = self._score(model, matrix)
         version = model.manifest.model_version
         with trace.stage("encode"):
-            return InferResponse(
-                response_id=request.id or "",
+            return outputs.response(
+                request,
+                tensors.to_outputs(prediction),
                 model_name=self.name,
-                model_version=version or None,
-                infer_outputs=tensors.to_outputs(prediction, names),
+                model_version=version,
                 parameters={
                     "model_version": version,
                     "contract_hash": model.manifest.contract_hash,

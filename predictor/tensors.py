@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from kserve.protocol.infer_type import InferInput, InferOutput, InferRequest
+from kserve.protocol.infer_type import InferInput, InferRequest
 
 from predictor.inference import Prediction
 from serving.errors import InvalidRequestError
+from serving.outputs import Tensor
 from serving.problems import Problem
 from serving.tensordata import NUMERIC_TYPES, TensorDataError, numbers
 
@@ -147,21 +148,9 @@ def _v1_row(i: int, instance: object, order: Sequence[str], problems: list[Probl
         return [np.nan] * len(order)
 
 
-def requested(request: InferRequest) -> list[str]:
-    """The outputs the request asks for (all of them when it names none)."""
-    names = [o.name for o in request.request_outputs or []]
-    unknown = [n for n in names if n not in OUTPUTS]
-    if unknown:
-        raise bad_request(f"unknown outputs {unknown}: this model returns {list(OUTPUTS)}")
-    return names or list(OUTPUTS)
-
-
-def to_outputs(prediction: Prediction, names: Sequence[str]) -> list[InferOutput]:
-    arrays = {"probability": prediction.probability, "label": prediction.label}
-    datatypes = {"probability": "FP32", "label": "INT32"}
-    outputs = []
-    for name in names:
-        output = InferOutput(name, [len(arrays[name])], datatypes[name])
-        output.set_data_from_numpy(arrays[name], binary_data=False)
-        outputs.append(output)
-    return outputs
+def to_outputs(prediction: Prediction) -> dict[str, Tensor]:
+    """The model's outputs in :data:`OUTPUTS` order (encoded by :mod:`serving.outputs`)."""
+    return {
+        "probability": Tensor("FP32", prediction.probability),
+        "label": Tensor("INT32", prediction.label),
+    }

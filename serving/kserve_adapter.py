@@ -37,11 +37,14 @@ from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc
 from kserve.protocol.grpc.interceptors import ExceptionToStatusInterceptor
 from kserve.protocol.grpc.server import GRPCServer
 from kserve.protocol.grpc.servicer import InferenceServicer
+from kserve.protocol.infer_type import InferRequest, InferResponse
 from kserve.protocol.rest.multiprocess.server import RESTServerMultiProcess, RESTServerProcess
 from kserve.protocol.rest.server import RESTServer
+from kserve.protocol.rest.v2_datamodels import InferenceRequest
+from kserve.protocol.rest.v2_endpoints import V2Endpoints
 from prometheus_client import multiprocess
 
-from serving import rest, telemetry, trace
+from serving import request_id, rest, telemetry, trace, v2json, versions
 from serving.errors import InvalidRequestError, ServingError
 from serving.jsonbody import is_json_v1, parse_json
 from serving.settings import ServerSettings
@@ -56,7 +59,6 @@ UPSTREAM: tuple[tuple[Callable[..., Any], str], ...] = (
     (RESTServer.__init__, "c85b4ca79cab7f7c"),
     (RESTServer._register_endpoints, "841b714394633cb5"),
     (RESTServer._add_exception_handlers, "ca0a28c1b356a6eb"),
-    (RESTServer._add_middlewares, "eb71860ac9500c56"),
     (RESTServer.start, "5889df83b6d57baa"),
     (RESTServer.run, "aec949cefa2b0162"),
     (RESTServerMultiProcess.__init__, "ff15cd5a0c374e22"),
@@ -64,9 +66,15 @@ UPSTREAM: tuple[tuple[Callable[..., Any], str], ...] = (
     (RESTServerMultiProcess.keep_subprocess_alive, "22dd987ecf8b4f41"),
     (GRPCServer.__init__, "d2f75891584958f5"),
     (GRPCServer.start, "f4ea7b4eb6f0d9f7"),
+    (RESTServer._add_middlewares, "eb71860ac9500c56"),
     (InferenceServicer.ModelMetadata, "5a8a0d47b9ee471f"),
+    (InferenceServicer.ModelReady, "97f41a95d064a543"),
+    (InferenceServicer.ModelInfer, "49bf48c9159ebe9f"),
     (DataPlane.decode, "d24588584bae5b4c"),
     (DataPlane.encode, "f8e942ffcbc6abc8"),
+    (V2Endpoints.infer, "57fdb35815a30a11"),
+    (InferResponse.to_rest, "94aecc96b19983f5"),
+    (InferResponse.to_grpc, "d6a37d4aa1310040"),
     (ExceptionToStatusInterceptor.handle_exception, "f9a4d0abc9843c24"),
 )
 
@@ -99,11 +107,13 @@ class ReasonInterceptor(ExceptionToStatusInterceptor):
         if isinstance(ex, ServingError):
             if isinstance(ex, InvalidRequestError):
                 telemetry.count_problems(ex.problems, ex.known)
-            logger.warning("%s: %s (%s)", type(ex).__name__, ex.log_text, method_name)
+            tag = request_id.log_tag()
+            logger.warning("%s%s: %s (%s)", type(ex).__name__, tag, ex.log_text, method_name)
             await context.abort(ex.grpc_code, ex.reason)
         elif isinstance(ex, InvalidInput):
             telemetry.count_bad_body()
-            logger.warning("bad request: %s (%s)", rest.loggable(ex.reason), method_name)
+            tag = request_id.log_tag()
+            logger.warning("bad request%s: %s (%s)", tag, rest.loggable(ex.reason), method_name)
             await context.abort(StatusCode.INVALID_ARGUMENT, ex.reason)
         elif isinstance(ex, ModelNotReady):
             await context.abort(StatusCode.UNAVAILABLE, str(ex))
@@ -112,39 +122,66 @@ class ReasonInterceptor(ExceptionToStatusInterceptor):
 
 
 class LenientDataPlane(DataPlane):
-    """``DataPlane.decode`` parses v1 JSON with orjson alone, refusing ``NaN`` literals.
+    """``DataPlane.decode`` reading v1 ``NaN``, v2 JSON without Content-Type, request ids.
 
-    Upstream: ``kserve/protocol/dataplane.py`` ``DataPlane.decode`` calls
-    ``orjson.loads`` and answers "Unrecognized request format". Here such a body
-    is parsed first by :func:`serving.jsonbody.parse_json`, so v1 reads ``NaN``
-    as the v2 route does and malformed JSON gets a 400 saying where.
-    ``decode`` and ``encode`` (``DataPlane.encode`` turns the response into
-    its REST body) are timed as the request's ``decode`` and ``encode``
-    stages (:mod:`serving.trace`).
+    Upstream: ``kserve/protocol/dataplane.py`` ``DataPlane.decode`` parses v1
+    bytes with ``orjson.loads`` (which refuses ``NaN`` literals: "Unrecognized
+    request format") and answers a v2 body that came as bytes without the
+    ``inference-header-content-length`` header with 400. Here a v1 body is
+    parsed first by :func:`serving.jsonbody.parse_json`, so v1 reads ``NaN``
+    as the v2 route does and malformed JSON gets a 400 saying where; a v2 body
+    without the header is JSON (:mod:`serving.v2json`). A decoded v2 request
+    takes the request's id (its own ``id`` wins, :func:`serving.request_id.adopt`),
+    and the headers KServe passes on to the model carry it too. ``decode`` and
+    ``encode`` (``DataPlane.encode`` turns the response into its REST body)
+    are timed as the request's ``decode`` and ``encode`` stages (:mod:`serving.trace`).
     """
 
     def decode(self, body: Any, headers: Any, *args: Any, **kwargs: Any) -> Any:
         with trace.stage("decode"):
-            protocol = kwargs.get("protocol_version", args[0] if args else "v1")
-            if isinstance(body, bytes) and is_json_v1(headers, protocol):
-                body = parse_json(body)
-            return super().decode(body, headers, *args, **kwargs)
+            return self._decode(body, headers, *args, **kwargs)
 
     def encode(self, *args: Any, **kwargs: Any) -> Any:
         with trace.stage("encode"):
             return super().encode(*args, **kwargs)
 
+    def _decode(self, body: Any, headers: Any, *args: Any, **kwargs: Any) -> Any:
+        protocol = kwargs.get("protocol_version", args[0] if args else "v1")
+        if isinstance(body, bytes) and is_json_v1(headers, protocol):
+            body = parse_json(body)
+        elif v2json.is_untyped_json(body, headers, protocol):
+            body = v2json.infer_request(body, kwargs.get("model_name"))
+        decoded, attributes = super().decode(body, headers, *args, **kwargs)
+        if isinstance(decoded, InferRequest):
+            current = request_id.adopt(decoded.id)
+            decoded.id = decoded.id or current  # a body id is echoed as it came
+            if isinstance(headers, dict):
+                headers[request_id.HEADER] = current
+        return decoded, attributes
+
 
 class MetadataServicer(InferenceServicer):
-    """Sends a model's ``metadata_extras()['parameters']`` as trailing metadata.
+    """Metadata with versions and parameters; a request's model version checked.
 
     Upstream: ``InferenceServicer.ModelMetadata`` answers from
     ``DataPlane.model_metadata``; the v2 gRPC ``ModelMetadataResponse`` has no
-    parameters field and KServe drops ``versions``. REST clients read the same
-    values from the JSON body (:func:`serving.rest.metadata`).
+    parameters field (they go as trailing metadata here; REST clients read
+    them from the JSON body, :func:`serving.rest.metadata`) and KServe drops
+    ``versions``. ``ModelMetadata``, ``ModelReady`` and ``ModelInfer`` ignore
+    the request's version; here a version other than the one served is
+    NOT_FOUND (:func:`serving.versions.check`).
     """
 
+    async def ModelReady(self, request: pb.ModelReadyRequest, context: Any) -> Any:  # noqa: N802
+        versions.check(self._data_plane, request.name, request.version)
+        return await super().ModelReady(request, context)
+
+    async def ModelInfer(self, request: pb.ModelInferRequest, context: Any) -> Any:  # noqa: N802
+        versions.check(self._data_plane, request.model_name, request.model_version)
+        return await super().ModelInfer(request, context)
+
     async def ModelMetadata(self, request: pb.ModelMetadataRequest, context: Any) -> Any:  # noqa: N802
+        versions.check(self._data_plane, request.name, request.version)
         response = await super().ModelMetadata(request, context)
         model = self._data_plane.model_registry.get_model(request.name)
         extras = getattr(model, "metadata_extras", None)
@@ -161,8 +198,9 @@ class BoundGRPCServer(GRPCServer):
 
     Upstream: ``GRPCServer.start`` listens on ``[::]:port`` with KServe's
     servicer and ``ExceptionToStatusInterceptor``; it is replaced whole (same
-    options, our address, :class:`MetadataServicer`, :class:`ReasonInterceptor`
-    behind :class:`serving.telemetry.TelemetryInterceptor`).
+    options, our address, :class:`MetadataServicer`, and the interceptors
+    :class:`serving.request_id.RequestIdInterceptor`,
+    :class:`serving.telemetry.TelemetryInterceptor` then :class:`ReasonInterceptor`).
     """
 
     def __init__(
@@ -181,7 +219,11 @@ class BoundGRPCServer(GRPCServer):
         servicer = MetadataServicer(self._data_plane, self._model_repository_extension)
         self._server = aio.server(
             futures.ThreadPoolExecutor(max_workers=max_workers),
-            interceptors=(self._telemetry, ReasonInterceptor()),
+            interceptors=(
+                request_id.RequestIdInterceptor(),
+                self._telemetry,
+                ReasonInterceptor(),
+            ),
             options=[
                 (f"grpc.{key}", self._kwargs[f"grpc_{key}"])
                 for key in ("max_send_message_length", "max_receive_message_length")
@@ -201,10 +243,14 @@ class BoundRESTServer(RESTServer):
     Upstream: ``RESTServer.__init__`` builds its ``uvicorn.Config`` with
     ``host="0.0.0.0"`` (set to ``bind_address`` here); ``_register_endpoints``
     and ``_add_exception_handlers`` are extended (ours first, so they take
-    precedence); ``_add_middlewares`` adds :class:`serving.telemetry.RequestMiddleware`
-    (request id, metrics, request log) after KServe's, so it runs first;
-    ``start``/``run`` silence FastAPI's per-request ``ORJSONResponse``
-    deprecation warning first.
+    precedence); ``_add_middlewares`` adds :class:`serving.request_id.RequestIdMiddleware`
+    (outermost) and inside it :class:`serving.telemetry.RequestMiddleware`
+    (metrics and the request log line); ``start``/``run`` silence FastAPI's per-request
+    ``ORJSONResponse`` deprecation warning first. KServe's v2 router answers the
+    version routes 501 and has no ``/v2/`` (the OpenAPI document's server
+    metadata path): ours serve them (:mod:`serving.versions`). Both infer routes
+    run KServe's own ``V2Endpoints.infer`` and drop the ``null`` fields its
+    response model writes (:func:`serving.rest.without_nulls`).
     """
 
     def __init__(
@@ -222,14 +268,6 @@ class BoundRESTServer(RESTServer):
         self.server_name = server_name
         self.log_requests = log_requests
 
-    def _add_middlewares(self, app: FastAPI) -> None:
-        super()._add_middlewares(app)
-        app.add_middleware(
-            telemetry.RequestMiddleware,
-            server=self.server_name,
-            log_requests=self.log_requests,
-        )
-
     async def start(self) -> None:
         rest.silence_fastapi_deprecations()
         await super().start()
@@ -239,8 +277,19 @@ class BoundRESTServer(RESTServer):
         rest.silence_fastapi_deprecations()
         super().run(sockets=sockets)
 
+    def _add_middlewares(self, app: FastAPI) -> None:
+        super()._add_middlewares(app)
+        # The last added runs first: the id is set before the telemetry reads it.
+        app.add_middleware(
+            telemetry.RequestMiddleware,
+            server=self.server_name,
+            log_requests=self.log_requests,
+        )
+        app.add_middleware(request_id.RequestIdMiddleware)
+
     def _register_endpoints(self, app: FastAPI) -> None:
         dataplane = self.dataplane
+        endpoints = V2Endpoints(dataplane, self.model_repository_extension)
 
         async def metrics(request: Request) -> Response:
             return rest.metrics_response(request, self.metrics_dir, rest.model_deriver(dataplane))
@@ -254,7 +303,45 @@ class BoundRESTServer(RESTServer):
         async def metadata(model_name: str) -> JSONResponse:
             return await rest.metadata(dataplane, model_name)
 
+        async def server_metadata() -> JSONResponse:
+            return JSONResponse(dataplane.metadata())
+
+        async def version_metadata(model_name: str, model_version: str) -> JSONResponse:
+            versions.check(dataplane, model_name, model_version)
+            return await rest.metadata(dataplane, model_name)
+
+        async def version_ready(model_name: str, model_version: str) -> JSONResponse:
+            versions.check(dataplane, model_name, model_version)
+            return await rest.model_ready(dataplane, model_name)
+
+        async def infer(
+            raw_request: Request,
+            raw_response: Response,
+            model_name: str,
+            request_body: InferenceRequest | bytes,
+        ) -> Any:
+            result = await endpoints.infer(raw_request, raw_response, model_name, request_body)
+            return rest.without_nulls(result, raw_response)
+
+        async def version_infer(
+            raw_request: Request,
+            raw_response: Response,
+            model_name: str,
+            model_version: str,
+            request_body: InferenceRequest | bytes,
+        ) -> Any:
+            versions.check(dataplane, model_name, model_version)
+            return await infer(raw_request, raw_response, model_name, request_body)
+
         app.add_api_route("/metrics", metrics, methods=["GET"])
+        app.add_api_route("/v2/", server_metadata, methods=["GET"])
+        version = "/v2/models/{model_name}/versions/{model_version}"
+        app.add_api_route(version, version_metadata, methods=["GET"])
+        app.add_api_route(f"{version}/ready", version_ready, methods=["GET"])
+        app.add_api_route(
+            "/v2/models/{model_name}/infer", infer, methods=["POST"], response_model=None
+        )
+        app.add_api_route(f"{version}/infer", version_infer, methods=["POST"], response_model=None)
         app.add_api_route("/v2/health/ready", server_ready, methods=["GET"])
         app.add_api_route("/v2/models/{model_name}", metadata, methods=["GET"])
         app.add_api_route("/v2/models/{model_name}/ready", model_ready, methods=["GET"])
@@ -270,7 +357,8 @@ class BoundRESTServer(RESTServer):
 
     async def _not_ready_handler(self, _: Request, exc: ModelNotReady) -> JSONResponse:
         response = rest.not_ready(self.dataplane, exc.model_name)
-        logger.warning("request refused, model %s is not ready", exc.model_name)
+        tag = request_id.log_tag()
+        logger.warning("request refused%s, model %s is not ready", tag, exc.model_name)
         return response
 
 

@@ -21,6 +21,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import orjson
 from fastapi import Request, Response
 from fastapi.exceptions import FastAPIDeprecationWarning, RequestValidationError
 from fastapi.responses import JSONResponse
@@ -29,8 +30,9 @@ from kserve.logging import logger
 from kserve.protocol.dataplane import DataPlane
 from prometheus_client import REGISTRY, CollectorRegistry, exposition, multiprocess
 from prometheus_client.metrics_core import Metric
+from pydantic import BaseModel
 
-from serving import telemetry
+from serving import request_id, telemetry
 from serving.errors import InvalidRequestError, ServingError
 
 #: Rewrites the collected metric families (sums over workers) before exposition.
@@ -120,13 +122,30 @@ async def metadata(dataplane: DataPlane, model_name: str) -> JSONResponse:
     return JSONResponse({**body, **(extras() if extras else {})})
 
 
+def without_nulls(result: Any, sub_response: Response) -> Any:
+    """A v2 JSON answer without ``null`` fields (the OpenAPI document has no nullable one).
+
+    KServe returns its pydantic ``InferenceResponse``, which FastAPI writes
+    with ``"parameters": null`` on every output and ``"model_version": null``
+    when there is none. A binary answer (already a ``Response``) passes as it is.
+    """
+    if not isinstance(result, BaseModel):
+        return result
+    body = orjson.dumps(result.model_dump(exclude_none=True))
+    response = Response(content=body, media_type="application/json")
+    for key, value in sub_response.headers.items():
+        if key not in ("content-length", "content-type"):
+            response.headers[key] = value
+    return response
+
+
 async def not_v2_handler(_: Request, exc: RequestValidationError) -> JSONResponse:
     # The v2 route also accepts raw bytes; that alternative's complaint is noise.
     errors = [e for e in exc.errors() if tuple(e.get("loc", ()))[-1:] != ("bytes",)]
     problems = [_describe(error) for error in errors or exc.errors()]
     message = "the body is not a valid v2 inference request: " + "; ".join(problems)
     telemetry.count_bad_body()
-    logger.warning("bad request: %s", loggable(message))
+    logger.warning("bad request%s: %s", request_id.log_tag(), loggable(message))
     return JSONResponse(status_code=400, content={"error": message})
 
 
@@ -140,12 +159,12 @@ def _describe(error: dict[str, Any]) -> str:
 
 async def invalid_input_handler(_: Request, exc: InvalidInput) -> JSONResponse:
     telemetry.count_bad_body()
-    logger.warning("bad request: %s", loggable(str(exc)))
+    logger.warning("bad request%s: %s", request_id.log_tag(), loggable(str(exc)))
     return JSONResponse(status_code=400, content={"error": str(exc)})
 
 
 async def serving_error_handler(_: Request, exc: ServingError) -> JSONResponse:
     if isinstance(exc, InvalidRequestError):
         telemetry.count_problems(exc.problems, exc.known)
-    logger.warning("%s: %s", type(exc).__name__, exc.log_text)
+    logger.warning("%s%s: %s", type(exc).__name__, request_id.log_tag(), exc.log_text)
     return JSONResponse(status_code=int(exc.status), content=exc.body())

@@ -1,10 +1,10 @@
 """Request metrics and request records of both servers, over REST and gRPC.
 
 :class:`RequestMiddleware` (REST, an ASGI middleware) and
-:class:`TelemetryInterceptor` (gRPC) wrap every request: they give it a
-request id (:mod:`serving.request_id`), open its :class:`serving.trace.RequestRecord`,
-return the id to the caller (``x-request-id`` header; gRPC initial
-metadata), count it and time it, and write its JSON log line when enabled.
+:class:`TelemetryInterceptor` (gRPC) wrap every request, inside the request
+id's middleware and interceptor (:mod:`serving.request_id`): they open its
+:class:`serving.trace.RequestRecord`, count it and time it, and write its
+JSON log line, with the request's id, when enabled.
 
 Every label value is bounded and chosen by the server, never sent by a
 caller: ``route`` is the route *template* (``/v2/models/{model_name}/infer``)
@@ -18,7 +18,6 @@ of :data:`PROBLEM_KINDS`.
 from __future__ import annotations
 
 import time
-from collections import namedtuple
 from collections.abc import Awaitable, Callable, Collection, Iterable, MutableMapping
 from typing import Any
 
@@ -27,7 +26,7 @@ import numpy as np
 from grpc_interceptor.server import AsyncServerInterceptor
 from prometheus_client import Counter, Gauge, Histogram
 
-from serving import request_id, trace
+from serving import trace
 from serving.problems import Problem
 
 OUTCOMES = ("ok", "invalid", "not_found", "client_error", "unavailable", "timeout", "error")
@@ -183,7 +182,7 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 class RequestMiddleware:
-    """ASGI middleware: request id, record, metrics and log line of every HTTP request."""
+    """ASGI middleware: record, metrics and log line of every HTTP request."""
 
     def __init__(self, app: Callable[..., Awaitable[None]], server: str, log_requests: bool):
         self.app = app
@@ -194,48 +193,26 @@ class RequestMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = _header(scope, request_id.HEADER.encode())
-        record = trace.RequestRecord(
-            request_id.choose(given), request_id.acceptable(given), self.server, "rest", "unmatched"
-        )
+        record = trace.RequestRecord(self.server, "rest", "unmatched")
         status = 500
 
-        async def send_with_id(message: MutableMapping[str, Any]) -> None:
+        async def send_status(message: MutableMapping[str, Any]) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                headers = list(message.get("headers", []))
-                if not any(k.lower() == b"x-request-id" for k, _ in headers):
-                    headers.append((b"x-request-id", record.request_id.encode()))
-                message["headers"] = headers
             await send(message)
 
-        # Everything downstream (KServe's own latency log included) sees the id in force.
-        scope = {**scope, "headers": _with_id(scope.get("headers", ()), record.request_id)}
         token = trace.begin(record)
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_status)
         finally:
             trace.end(token)
             record.route = getattr(scope.get("route"), "path", None) or "unmatched"
             finish(record, str(status), http_outcome(status), self.log)
 
 
-def _with_id(headers: Any, value: str) -> list[tuple[bytes, bytes]]:
-    kept = [(k, v) for k, v in headers if k.lower() != b"x-request-id"]
-    return [*kept, (b"x-request-id", value.encode())]
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key.lower() == name:
-            return bytes(value).decode("latin-1")
-    return None
-
-
 class TelemetryInterceptor(AsyncServerInterceptor):
-    """gRPC: the same as :class:`RequestMiddleware`; the id travels in metadata ``x-request-id``
-    (or the v2 request's ``id``) and comes back in the initial metadata."""
+    """gRPC: the same as :class:`RequestMiddleware`, per method of the v2 service."""
 
     def __init__(self, server: str, log_requests: bool) -> None:
         self.server = server
@@ -245,21 +222,11 @@ class TelemetryInterceptor(AsyncServerInterceptor):
         self, method: Callable[..., Any], request: Any, context: Any, method_name: str
     ) -> Any:
         name = method_name.rsplit("/", 1)[-1]
-        given = dict(context.invocation_metadata() or ()).get(request_id.HEADER)
-        body_id = getattr(request, "id", None) if name == "ModelInfer" else None
-        record = trace.RequestRecord(
-            request_id.choose(given, body_id),
-            request_id.acceptable(given) or request_id.acceptable(body_id),
-            self.server,
-            "grpc",
-            name if name in GRPC_METHODS else "other",
-        )
-        if name == "ModelInfer":  # initial metadata: KServe reads the trailing as headers
-            await context.send_initial_metadata(((request_id.HEADER, record.request_id),))
+        record = trace.RequestRecord(self.server, "grpc", name if name in GRPC_METHODS else "other")
         token = trace.begin(record)
         code = grpc.StatusCode.UNKNOWN
         try:
-            response = await method(request, _IdContext(context, record.request_id))
+            response = await method(request, context)
             code = context.code() or grpc.StatusCode.OK
             return response
         except BaseException:
@@ -268,30 +235,6 @@ class TelemetryInterceptor(AsyncServerInterceptor):
         finally:
             trace.end(token)
             finish(record, _code_name(code), grpc_outcome(_as_code(code)), self.log)
-
-
-Metadatum = namedtuple("Metadatum", ["key", "value"])
-
-
-class _IdContext:
-    """The servicer context with ``x-request-id`` replaced by the id in force.
-
-    KServe's servicer turns the invocation metadata into request headers
-    (``kserve.utils.utils.to_headers``) and logs their ``x-request-id``; a
-    caller's unusable id must not reach that log. Everything else is the
-    real context.
-    """
-
-    def __init__(self, context: Any, request_id: str) -> None:
-        self._context = context
-        self._request_id = request_id
-
-    def invocation_metadata(self) -> tuple[Any, ...]:
-        kept = [m for m in self._context.invocation_metadata() or () if m[0] != request_id.HEADER]
-        return (*kept, Metadatum(request_id.HEADER, self._request_id))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._context, name)
 
 
 def _as_code(code: Any) -> grpc.StatusCode:

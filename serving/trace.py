@@ -5,9 +5,9 @@ open a record when a request arrives and close it when the answer leaves;
 code in between adds to it through a context variable: stage timings
 (:func:`stage`: ``decode``, ``validate``, ``hop``, ``model``, ``encode``),
 the row count and the model version (:func:`note`). With ``--log_requests``
-the closed record is one JSON line on stdout (:class:`RequestLog`). A record
-never holds a field value: the id (checked by :mod:`serving.request_id`),
-names and numbers only.
+the closed record is one JSON line on stdout (:class:`RequestLog`), with the
+request's id (:mod:`serving.request_id`). A record never holds a field
+value: the id, names and numbers only.
 """
 
 from __future__ import annotations
@@ -22,21 +22,18 @@ from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 
-from serving import request_id
-
 STAGES = ("decode", "validate", "hop", "model", "encode")
 LOGGER_NAME = "heart.requests"
 
 
 @dataclass
 class RequestRecord:
-    """What one request did. ``caller_id`` is True when the id came from the caller."""
+    """What one request did; ``request_id`` is set when it ends (:mod:`serving.request_id`)."""
 
-    request_id: str
-    caller_id: bool
     server: str
     protocol: str
     route: str
+    request_id: str = ""
     started: float = field(default_factory=time.perf_counter)
     stages: dict[str, float] = field(default_factory=dict)
     rows: int = 0
@@ -75,11 +72,6 @@ def current() -> RequestRecord | None:
     return _CURRENT.get()
 
 
-def current_id() -> str | None:
-    record = _CURRENT.get()
-    return record.request_id if record else None
-
-
 @contextmanager
 def stage(name: str) -> Iterator[None]:
     """Add the time spent in the block to stage ``name`` of the current request."""
@@ -101,17 +93,6 @@ def note(rows: int | None = None, model_version: str | None = None) -> None:
         record.rows = rows
     if model_version is not None:
         record.model_version = model_version
-
-
-def adopt_id(candidate: object) -> str | None:
-    """Use the v2 body's ``id`` when the caller sent no ``x-request-id``; the id in force."""
-    record = _CURRENT.get()
-    if record is None:
-        return None
-    if not record.caller_id and request_id.acceptable(candidate):
-        record.request_id = str(candidate)
-        record.caller_id = True
-    return record.request_id
 
 
 class RequestLog:

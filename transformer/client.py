@@ -24,7 +24,7 @@ from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
 from kserve.protocol.grpc.grpc_predict_v2_pb2_grpc import GRPCInferenceServiceStub
 from kserve.protocol.infer_type import InferRequest, InferResponse
 
-from serving.request_id import HEADER as REQUEST_ID
+from serving import request_id
 from transformer.client_errors import from_grpc, from_http, unreachable
 from transformer.settings import predictor_address
 
@@ -82,7 +82,7 @@ class RestPredictor:
                 _INFERENCE_HEADER: str(json_length),
             }
         if request.id:
-            headers[REQUEST_ID] = request.id
+            headers[request_id.HEADER] = request.id
         content = body if isinstance(body, bytes) else orjson.dumps(body)
         url = f"/v2/models/{request.model_name}/infer"
         response = await self._send("POST", url, content=content, headers=headers)
@@ -154,10 +154,9 @@ class GrpcPredictor:
 
     async def infer(self, request: InferRequest) -> InferResponse:
         try:
-            metadata = ((REQUEST_ID, request.id),) if request.id else None
-            response = await self.stub.ModelInfer(
-                request.to_grpc(), timeout=self.timeout, metadata=metadata
-            )
+            metadata = ((request_id.HEADER, request.id),) if request.id else None
+            call = self.stub.ModelInfer(request.to_grpc(), timeout=self.timeout, metadata=metadata)
+            response = await call
         except aio.AioRpcError as exc:
             raise from_grpc(exc, self.target) from None
         return InferResponse.from_grpc(response)

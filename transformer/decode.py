@@ -15,9 +15,11 @@ from typing import Any
 
 import numpy as np
 from kserve.errors import InvalidInput
-from kserve.protocol.infer_type import InferInput, InferOutput, InferRequest, InferResponse
+from kserve.protocol.infer_type import InferInput, InferRequest, InferResponse
 
+from serving import outputs
 from serving.jsonbody import parse_json
+from serving.outputs import Tensor
 from serving.problems import Problem, ValidationError
 from serving.tensordata import NUMERIC_TYPES, TensorDataError, numbers
 from transformer.contract import BY_NAME, LABELS
@@ -119,17 +121,13 @@ def risk_and_labels(response: InferResponse) -> tuple[np.ndarray, list[str]]:
 def v2_response(
     risk: np.ndarray, labels: list[str], version: str, request: InferRequest
 ) -> InferResponse:
-    """``risk`` FP32 [N] and ``label`` BYTES [N], limited to the request's ``outputs``."""
-    risk_out = InferOutput("risk", [len(risk)], "FP32")
-    risk_out.set_data_from_numpy(risk, binary_data=False)
-    label_out = InferOutput("label", [len(labels)], "BYTES", data=labels)
-    wanted = {o.name for o in request.request_outputs or []} or set(OUTPUTS)
-    outputs = [o for o in (risk_out, label_out) if o.name in wanted]
-    return InferResponse(
-        response_id=request.id or "",
+    """``risk`` FP32 [N] and ``label`` BYTES [N], limited to and encoded as the request asks."""
+    tensors = {"risk": Tensor("FP32", risk), "label": Tensor("BYTES", np.asarray(labels))}
+    return outputs.response(
+        request,
+        tensors,
         model_name=request.model_name or "",
-        model_version=version or None,
-        infer_outputs=outputs,
+        model_version=version,
         parameters={"model_version": version},
     )
 

@@ -17,11 +17,10 @@ from typing import Any
 
 import numpy as np
 from kserve import Model
-from kserve.errors import InvalidInput
 from kserve.protocol.infer_type import InferRequest
 from prometheus_client.metrics_core import Metric
 
-from serving import telemetry, trace
+from serving import outputs, request_id, telemetry, trace
 from serving.errors import InvalidRequestError, NotReadyError
 from serving.problems import ValidationError
 from transformer import decode, drift, handshake, hop
@@ -104,12 +103,10 @@ class HeartTransformer(Model):
 
     async def preprocess(self, payload: Any, headers: Any = None) -> InferRequest:
         max_rows = self.settings.max_batch_size
-        v2 = isinstance(payload, InferRequest)
-        request_id = trace.adopt_id(payload.id) if v2 else trace.current_id()
         try:
             with trace.stage("validate"):
-                if v2:
-                    _check_outputs(payload)
+                if isinstance(payload, InferRequest):
+                    outputs.wanted(payload, decode.OUTPUTS)
                     matrix = decode.v2_matrix(payload, max_rows)
                 else:
                     matrix = decode.v1_matrix(payload, max_rows)
@@ -117,9 +114,7 @@ class HeartTransformer(Model):
             raise InvalidRequestError(exc.problems, FEATURE_NAMES) from None
         trace.note(rows=len(matrix))
         _MATRIX.set(matrix)
-        return decode.features_request(
-            matrix, self.name, request_id or (payload.id if v2 else None)
-        )
+        return decode.features_request(matrix, self.name, request_id.current() or None)
 
     async def predict(self, payload: Any, headers: Any = None, response_headers: Any = None) -> Any:
         if not await self.healthy():
@@ -177,9 +172,3 @@ class HeartTransformer(Model):
                 "predictor_protocol": self.settings.predictor_protocol,
             },
         }
-
-
-def _check_outputs(request: InferRequest) -> None:
-    unknown = [o.name for o in request.request_outputs or [] if o.name not in decode.OUTPUTS]
-    if unknown:
-        raise InvalidInput(f"unknown outputs {unknown}: this model returns {list(decode.OUTPUTS)}")

@@ -2,9 +2,14 @@
 //
 // C workers each keep one keep-alive connection and send the next request as
 // soon as the previous answer is read (closed loop), cycling through request
-// bodies read from a file (one JSON body per line). Requests finished during
-// the warm-up are not recorded. It stops at the duration or the request cap,
-// whichever comes first, and prints one JSON summary on stdout.
+// bodies read from a file (one JSON body per line). The warm-up runs first and
+// is not recorded; every worker then waits for its last warm-up answer, so the
+// recorded phase starts with no request in flight. With -sync the generator
+// says "warm" on stderr at that point and waits for a line on stdin: the caller
+// reads the servers' CPU counters there, and again once the generator exits,
+// and so gets the CPU time of exactly the recorded requests. It stops at the
+// duration or the request cap, whichever comes first, and prints one JSON
+// summary on stdout.
 //
 // A request succeeds only when its status is -expect-status and its body passes
 // the checks given: -expect-body (a substring) and -expect-output NAME, which
@@ -47,6 +52,7 @@ type config struct {
 	values      int
 	timeout     time.Duration
 	procs       int
+	sync        bool
 }
 
 type worker struct {
@@ -93,6 +99,8 @@ func parseFlags() config {
 	flag.IntVar(&c.values, "expect-values", 0, "how many values that output must hold (0 = any, >= 1)")
 	flag.DurationVar(&c.timeout, "timeout", 30*time.Second, "per-request timeout")
 	flag.IntVar(&c.procs, "procs", 1, "GOMAXPROCS: cores the generator may use")
+	flag.BoolVar(&c.sync, "sync", false,
+		"after the warm-up, print \"warm\" on stderr and wait for a line on stdin")
 	flag.Parse()
 	if c.url == "" || c.bodiesPath == "" || c.concurrency < 1 {
 		fmt.Fprintln(os.Stderr, "loadgen: -url, -bodies and -c >= 1 are required")
@@ -220,15 +228,14 @@ func send(client *http.Client, c config, body []byte) (int, string, bool) {
 
 // run sends requests until the end time or, with a cap, until every request
 // slot is taken: a slot is reserved before sending, so no more than the cap
-// is ever sent once recording has started.
+// is ever sent. Unless recording (warm-up), answers are checked and dropped.
 func (w *worker) run(client *http.Client, c config, bodies [][]byte, offset int,
-	start, end time.Time, reserved *int64) {
+	end time.Time, recording bool, reserved *int64) {
 	for i := offset; ; i++ {
 		t0 := time.Now()
 		if !t0.Before(end) {
 			return
 		}
-		recording := !t0.Before(start)
 		if recording && c.maxRequests > 0 && atomic.AddInt64(reserved, 1) > c.maxRequests {
 			return
 		}
@@ -246,6 +253,29 @@ func (w *worker) run(client *http.Client, c config, bodies [][]byte, offset int,
 		if badBody {
 			w.bodyErrs++
 		}
+	}
+}
+
+// phase runs every worker until end and returns when the last answer is in.
+func phase(client *http.Client, c config, bodies [][]byte, workers []*worker,
+	end time.Time, recording bool, reserved *int64) {
+	var wg sync.WaitGroup
+	for i, w := range workers {
+		wg.Add(1)
+		go func(w *worker, offset int) {
+			defer wg.Done()
+			w.run(client, c, bodies, offset, end, recording, reserved)
+		}(w, i)
+	}
+	wg.Wait()
+}
+
+// handshake tells the caller the warm-up is over and waits for its go-ahead.
+func handshake() {
+	fmt.Fprintln(os.Stderr, "warm")
+	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil && err != io.EOF {
+		fmt.Fprintln(os.Stderr, "loadgen: reading the go-ahead:", err)
+		os.Exit(2)
 	}
 }
 
@@ -310,20 +340,19 @@ func main() {
 	runtime.GOMAXPROCS(c.procs)
 	bodies := readBodies(c.bodiesPath)
 	client := newClient(c)
-	start := time.Now().Add(c.warmup)
-	end := start.Add(c.duration)
 	workers := make([]*worker, c.concurrency)
-	var reserved int64
-	var wg sync.WaitGroup
 	for i := range workers {
 		workers[i] = &worker{statuses: map[int]int64{}}
-		wg.Add(1)
-		go func(w *worker, offset int) {
-			defer wg.Done()
-			w.run(client, c, bodies, offset, start, end, &reserved)
-		}(workers[i], i)
 	}
-	wg.Wait()
+	var reserved int64
+	if c.warmup > 0 {
+		phase(client, c, bodies, workers, time.Now().Add(c.warmup), false, &reserved)
+	}
+	if c.sync {
+		handshake()
+	}
+	start := time.Now()
+	phase(client, c, bodies, workers, start.Add(c.duration), true, &reserved)
 	// Answers to requests sent before the end still count: closed loop.
 	elapsed := time.Since(start)
 	s := summarise(c, workers, elapsed)

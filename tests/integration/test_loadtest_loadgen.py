@@ -216,3 +216,56 @@ def test_status_errors_are_not_body_errors(
     )
     # the recorder answers {"outputs": []}: 6 body errors, and 2 answers with status 500
     assert result.errors == 8 and result.body_errors == 6
+
+
+def test_sync_calls_back_once_between_warm_up_and_recorded_requests(
+    recorder: _Recorder, binary: Path, tmp_path: Path
+) -> None:
+    """The callback sees every warm-up answer in and no recorded request sent yet, so
+    counters read there and after the run cover exactly the recorded requests."""
+    url = f"http://127.0.0.1:{recorder.server_port}/infer"
+    seen: list[int] = []
+    result = loadgen.run(
+        url,
+        _bodies(tmp_path),
+        3,
+        0.5,
+        warmup_s=0.3,
+        binary=binary,
+        on_warm=lambda: seen.append(recorder.count),
+    )
+    assert len(seen) == 1 and seen[0] > 0
+    assert result.requests == recorder.count - seen[0]
+    assert result.duration_s == pytest.approx(0.5, abs=0.2)
+
+
+def test_sync_without_a_warm_up_still_calls_back(
+    recorder: _Recorder, binary: Path, tmp_path: Path
+) -> None:
+    seen: list[int] = []
+    url = f"http://127.0.0.1:{recorder.server_port}/infer"
+    result = loadgen.run(
+        url,
+        _bodies(tmp_path),
+        1,
+        30,
+        warmup_s=0,
+        max_requests=5,
+        binary=binary,
+        on_warm=lambda: seen.append(recorder.count),
+    )
+    assert seen == [0] and result.requests == recorder.count == 5
+
+
+def test_sync_run_that_fails_raises_without_calling_back(binary: Path, tmp_path: Path) -> None:
+    seen: list[int] = []
+    with pytest.raises(RuntimeError, match=r"absent\.jsonl: no such file"):
+        loadgen.run(
+            "http://127.0.0.1:9/infer",
+            tmp_path / "absent.jsonl",
+            1,
+            0.2,
+            binary=binary,
+            on_warm=lambda: seen.append(1),
+        )
+    assert seen == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ import numpy as np
 import psutil
 import pytest
 
-from loadtest import loadgen, payloads, stacks
+from loadtest import bench, loadgen, payloads, stacks
 from transformer.synthetic import generate
 
 pytestmark = pytest.mark.integration
@@ -123,3 +124,21 @@ def test_wrong_answers_from_a_real_server_count_as_errors(
     refused = _drive(kserve, short, kserve.expect(1))
     assert refused.errors == 30 and refused.body_errors == 0, "a 4xx/5xx is an error too"
     assert "200" not in refused.statuses
+
+
+@pytest.mark.parametrize("name", ["ours", "chain-grpc", "chain-rest", "kserve-sklearn"])
+def test_cpu_time_is_read_per_process_around_the_recorded_requests(
+    bench_systems: list[stacks.Stack], name: str, tmp_path: Path
+) -> None:
+    system = next(s for s in bench_systems if s.name == name)
+    bodies = payloads.write_bodies(tmp_path / "bodies.jsonl", system.body, 1, 4)
+    result, cpu = bench.drive(system, bodies, 1, 2, duration_s=1.0, warmup_s=0.2)
+    assert result.requests > 0 and result.errors == 0, result.last_error
+    assert set(cpu) == set(system.roles)
+    for role, seconds in cpu.items():
+        per_request_ms = seconds * 1000 / result.requests
+        assert 0.01 < per_request_ms < 200, (role, per_request_ms)
+    idle_before = system.cpu_seconds()
+    time.sleep(1.0)
+    idle = sum(system.cpu_seconds().values()) - sum(idle_before.values())
+    assert idle < 0.25 * sum(cpu.values()), "idle servers cost far less than a loaded second"

@@ -7,6 +7,7 @@ import pytest
 from kserve.protocol.infer_type import InferInput, InferRequest, RequestedOutput
 
 from predictor import tensors
+from serving import outputs
 from serving.errors import InvalidRequestError
 from serving.problems import ValidationError
 from transformer import decode
@@ -49,9 +50,11 @@ def test_bad_tensors_are_400(inputs: list[InferInput]) -> None:
 
 def test_requested_outputs() -> None:
     request = InferRequest("heart", [], request_outputs=[RequestedOutput("label")])
-    assert tensors.requested(request) == ["label"]
+    assert outputs.wanted(request, tensors.OUTPUTS) == ["label"]
     with pytest.raises(InvalidRequestError, match="unknown outputs"):
-        tensors.requested(InferRequest("heart", [], request_outputs=[RequestedOutput("risk")]))
+        outputs.wanted(
+            InferRequest("heart", [], request_outputs=[RequestedOutput("risk")]), tensors.OUTPUTS
+        )
 
 
 def test_transformer_decode_reports_datatype_and_shape_together() -> None:
