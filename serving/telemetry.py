@@ -26,7 +26,7 @@ import numpy as np
 from grpc_interceptor.server import AsyncServerInterceptor
 from prometheus_client import Counter, Gauge, Histogram
 
-from serving import trace
+from serving import request_id, trace
 from serving.problems import Problem
 
 OUTCOMES = ("ok", "invalid", "not_found", "client_error", "unavailable", "timeout", "error")
@@ -168,6 +168,7 @@ def observe_many(histogram: Histogram, values: np.ndarray) -> None:
 
 def finish(record: trace.RequestRecord, code: str, outcome: str, log: trace.RequestLog) -> None:
     total = time.perf_counter() - record.started
+    record.request_id = request_id.current()
     REQUESTS.labels(record.protocol, record.route, code, outcome).inc()
     LATENCY.labels(record.protocol, record.route).observe(total)
     if record.rows:
