@@ -24,15 +24,25 @@ $(VENV)/.installed-%: pyproject.toml
 
 .PHONY: help install test test-unit test-integration lint format typecheck docs clean
 
-help: ## list the targets
-	@awk 'BEGIN {FS = ":.*?## "} /^[a-zA-Z0-9_-]+:.*?## / \
-	  {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+# `make help` lists every target that has a `## text` help line, under the
+# `##@ Group` line above it (mk/help.awk), groups in lifecycle order. Within
+# a group, targets keep their order in HELP_FILES, read first.
+HELP_GROUPS := Data Train Serve Cluster Load Develop
+HELP_FILES := mk/training.mk mk/serving.mk mk/ray.mk mk/kind.mk mk/loadtest.mk
+
+##@ Develop
+
+help: ## list the targets by group, in lifecycle order (the default goal)
+	@if [ -t 1 ]; then color=1; else color=; fi; \
+	awk -v groups='$(HELP_GROUPS)' -v color="$$color" -f mk/help.awk \
+	  $(wildcard $(HELP_FILES)) $(filter-out $(HELP_FILES),$(MAKEFILE_LIST))
 
 install: $(VENV)/.installed-dev ## create .venv with every component and the dev tools
 
-lint: $(VENV)/.installed-dev ## ruff check, ruff format --check
+lint: $(VENV)/.installed-dev ## ruff check, ruff format --check, the import rules (lint-imports)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.installed-dev ## apply ruff's fixes and formatting
 	$(PY) -m ruff check --fix .

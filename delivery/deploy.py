@@ -43,7 +43,7 @@ def rendered_isvc(overlay: Path) -> dict[str, Any]:
     found = [d for d in docs if d.get("kind") == "InferenceService"]
     if len(found) != 1:
         raise UnsafeTransitionError(f"{overlay} renders {len(found)} InferenceServices, not 1")
-    return found[0]
+    return dict(found[0])
 
 
 def check(desired: dict[str, Any], live: dict[str, Any] | None, *, force: bool = False) -> None:

@@ -119,10 +119,11 @@ class IsvcClient:
         """``method(group, version, namespace, plural, name[, body])``."""
         group, version, plural, name = where
         extra = () if body is None else (body,)
-        return _guard(
+        found = _guard(
             f"{plural} {self.namespace}/{name}",
             lambda: method(group, version, self.namespace, plural, name, *extra),
         )
+        return dict(found)
 
     def wait_ready(self, timeout: float, step: str, target: Target) -> dict[str, Any]:
         """Poll until the predictor's status shows ``target`` and the service is

@@ -19,7 +19,7 @@ import sys
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 from delivery.smoke_checks import PREDICTOR_OUTPUTS, TRANSFORMER_OUTPUTS, check, v2_outputs
@@ -93,7 +93,7 @@ def read_isvc(name: str, namespace: str) -> dict[str, Any]:
     isvc = api.get_namespaced_custom_object(
         "serving.kserve.io", "v1beta1", namespace, "inferenceservices", name
     )
-    return dict(isvc)  # type: ignore[call-overload]
+    return cast(dict[str, Any], isvc)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,8 +2,9 @@
 
     python -m delivery.upload --model-dir artifacts/model --uri s3://models/heart/v1
 
-The directory is verified first (``model.json`` present, sha256 of
-``model.joblib`` matches), so a broken model never reaches the cluster.
+The directory is verified first (``model.json`` valid, the sha256 of
+``model.joblib`` and ``model.onnx`` match it), so a broken model never
+reaches the cluster.
 Credentials and endpoint come from the AWS variables (AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL or MLFLOW_S3_ENDPOINT_URL).
 """
@@ -18,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from predictor import manifest as model_manifest
-from predictor.manifest import MANIFEST_FILE, MODEL_FILE, ManifestError
+from predictor.manifest import ManifestError, model_files, verify_files
 
 
 @dataclass(frozen=True)
@@ -39,19 +39,13 @@ class Target:
         return f"s3://{self.bucket}/{self.prefix}"
 
 
-def verify(model_dir: Path) -> None:
-    """Raise ManifestError unless model_dir holds a model the predictor accepts."""
-    trained_with = model_manifest.read(model_dir).sklearn_version
-    model_manifest.verify(model_dir, trained_with)
-
-
 def upload(model_dir: Path, target: Target, s3: object) -> list[str]:
-    """Create the bucket if needed and put both files; returns the keys."""
+    """Create the bucket if needed and put the model files, ``model.json`` last."""
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}  # type: ignore[attr-defined]
     if target.bucket not in existing:
         s3.create_bucket(Bucket=target.bucket)  # type: ignore[attr-defined]
     keys = []
-    for name in (MODEL_FILE, MANIFEST_FILE):
+    for name in model_files(verify_files(model_dir)):
         key = f"{target.prefix}/{name}"
         s3.upload_file(str(model_dir / name), target.bucket, key)  # type: ignore[attr-defined]
         keys.append(key)
@@ -72,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     endpoint = os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("MLFLOW_S3_ENDPOINT_URL")
     try:
         target = Target.parse(args.uri)
-        verify(args.model_dir)
+        verify_files(args.model_dir)
         upload(args.model_dir, target, s3_client(endpoint))
     except (ValueError, ManifestError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -59,9 +59,13 @@ class BenchSettings:
         trained = Path(os.environ.get("MODEL_DIR") or "artifacts/model")
         p.add_argument("--model-dir", type=Path, default=trained, help="trained RF, if present")
         p.add_argument("--data-source", default=os.environ.get("HEART_DATA_SOURCE") or None)
-        p.add_argument("--rf-trees", type=int, default=BENCH_RF_TREES,
-                       help="trees in the benchmark's forest (default: the issue's reference, 100);"
-                       " --model-dir is used only if it is a forest with that many")  # fmt: skip
+        p.add_argument(
+            "--rf-trees",
+            type=int,
+            default=BENCH_RF_TREES,
+            help="trees in the benchmark's forest (default: the issue's reference, 100);"
+            " --model-dir is used only if it is a forest with that many",
+        )
         a = p.parse_args(argv)
         if a.rounds < 1:
             p.error("--rounds must be >= 1")
@@ -70,8 +74,20 @@ class BenchSettings:
         duration = a.duration or (1.0 if a.quick else 5.0)
         warmup = a.warmup or (0.3 if a.quick else 1.0)
         concurrency = (8,) if a.quick else (1, 8, 32)
-        return cls(a.rounds, duration, warmup, (1, 64), concurrency, a.out, a.loadgen,
-                   a.mlserver_python, a.model_dir, a.data_source, a.quick, a.rf_trees)  # fmt: skip
+        return cls(
+            a.rounds,
+            duration,
+            warmup,
+            (1, 64),
+            concurrency,
+            a.out,
+            a.loadgen,
+            a.mlserver_python,
+            a.model_dir,
+            a.data_source,
+            a.quick,
+            a.rf_trees,
+        )
 
 
 def build_stacks(model_dir: Path, work: Path, s: BenchSettings) -> list[stacks.Stack]:
@@ -108,8 +124,12 @@ class Runner:
         """Every shape, each driven on every system in turn (order rotated per round)."""
         order = systems[rnd % len(systems) :] + systems[: rnd % len(systems)]
         s = self.settings
-        return [self._run(model, system, rows, conc, rnd)
-                for rows in s.rows for conc in s.concurrency for system in order]  # fmt: skip
+        return [
+            self._run(model, system, rows, conc, rnd)
+            for rows in s.rows
+            for conc in s.concurrency
+            for system in order
+        ]
 
     def _run(
         self, model: str, system: stacks.Stack, rows: int, conc: int, rnd: int
@@ -117,8 +137,15 @@ class Runner:
         s = self.settings
         self.progress.update(self.task, description=f"{model} {system.name} {rows}-row c{conc}")
         bodies = payloads.write_bodies(self.work / f"{system.body}-{rows}.jsonl", system.body, rows)
-        result = loadgen.run(system.infer_url, bodies, conc, s.duration_s, warmup_s=s.warmup_s,
-                             expect=system.expect(rows), binary=s.loadgen)  # fmt: skip
+        result = loadgen.run(
+            system.infer_url,
+            bodies,
+            conc,
+            s.duration_s,
+            warmup_s=s.warmup_s,
+            expect=system.expect(rows),
+            binary=s.loadgen,
+        )
         self.progress.advance(self.task)
         return report.Sample(system.name, model, rows, conc, rnd, result, system.rss_mb())
 

@@ -28,7 +28,7 @@ def _probabilities(response: Any) -> list[float] | None:
         if output.name == OUTPUT:
             if len(response.raw_output_contents) > i:
                 raw = response.raw_output_contents[i]
-                return np.frombuffer(raw, dtype=np.float32).tolist()
+                return [float(v) for v in np.frombuffer(raw, dtype=np.float32)]
             return list(output.contents.fp32_contents)
     return None
 
@@ -65,6 +65,10 @@ class GrpcInfer:
         except grpc.RpcError as exc:
             exception = exc
         environment.events.request.fire(
-            request_type="gRPC", name=name, response_time=(time.perf_counter() - start) * 1000,
-            response_length=size, exception=exception, context={},
-        )  # fmt: skip
+            request_type="gRPC",
+            name=name,
+            response_time=(time.perf_counter() - start) * 1000,
+            response_length=size,
+            exception=exception,
+            context={},
+        )

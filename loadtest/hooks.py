@@ -33,8 +33,12 @@ def add_options(parser: Any) -> None:
     parser.add_argument("--host-header", default="", help="Host header (KServe ingress)")
     parser.add_argument("--predictor-host", default="", help="predictor REST base URL")
     parser.add_argument("--grpc-host", default="", help="predictor gRPC host:port")
-    parser.add_argument("--max-requests", type=int, default=0,
-                        help="stop after this many requests (0: the config's bound)")  # fmt: skip
+    parser.add_argument(
+        "--max-requests",
+        type=int,
+        default=0,
+        help="stop after this many requests (0: the config's bound)",
+    )
 
 
 def config(environment: Environment) -> load_config.LoadConfig:

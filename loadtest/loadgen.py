@@ -72,8 +72,21 @@ def run(
 
     With ``expect``, an answer counts as an error unless it holds those probabilities.
     """
-    argv = [str(binary), "-url", url, "-bodies", str(bodies), "-c", str(concurrency),
-            "-d", f"{duration_s}s", "-warmup", f"{warmup_s}s", "-n", str(max_requests)]  # fmt: skip
+    argv = [
+        str(binary),
+        "-url",
+        url,
+        "-bodies",
+        str(bodies),
+        "-c",
+        str(concurrency),
+        "-d",
+        f"{duration_s}s",
+        "-warmup",
+        f"{warmup_s}s",
+        "-n",
+        str(max_requests),
+    ]
     if host_header:
         argv += ["-host-header", host_header]
     if expect:

@@ -24,6 +24,7 @@ from locust.env import Environment
 from loadtest import config as load_config
 from loadtest import hooks, payloads
 from loadtest.checks import Expect, check_rows
+from transformer.synthetic import generate
 
 MODEL = "heart"
 V2 = f"/v2/models/{MODEL}/infer"
@@ -119,7 +120,7 @@ class PredictorGrpcUser(User):
     @task
     def infer(self) -> None:
         rows = _rows(hooks.config(self.environment).traffic)
-        matrix = payloads.generate(rows, seed=random.randrange(1 << 30))
+        matrix = generate(rows, seed=random.randrange(1 << 30))
         self.grpc.call(self.environment, matrix, "predictor v2 gRPC")
 
 
@@ -128,7 +129,7 @@ class StagesShape(LoadTestShape):
 
     def tick(self) -> tuple[int, float] | None:
         assert self.runner is not None, "Locust sets the runner before the first tick"
-        elapsed = self.get_run_time()
+        elapsed = float(self.get_run_time())  # type: ignore[no-untyped-call]
         for stage in hooks.config(self.runner.environment).stages:
             if elapsed < stage.duration_s:
                 return stage.users, stage.spawn_rate

@@ -50,9 +50,14 @@ def fit_model_dir(
     x, y = load_site("cleveland", data_source)
     pipeline = build_pipeline(family, params, seed=0).fit(x, y)
     write_model_dir(
-        pipeline, out_dir, threshold=0.5, model_family=family, model_version="bench",
+        pipeline,
+        out_dir,
+        threshold=0.5,
+        data=x,
+        model_family=family,
+        model_version="bench",
         threshold_rule="0.5 (benchmark model, not tuned)",
-    )  # fmt: skip
+    )
     return out_dir
 
 

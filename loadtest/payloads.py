@@ -26,10 +26,14 @@ def tensor_v2(rows: np.ndarray) -> dict[str, Any]:
     data = np.asarray(rows, dtype=np.float32)
     return {
         "inputs": [
-            {"name": "features", "shape": [len(data), N_FEATURES], "datatype": "FP32",
-             "data": data.ravel().tolist()}
+            {
+                "name": "features",
+                "shape": [len(data), N_FEATURES],
+                "datatype": "FP32",
+                "data": data.ravel().tolist(),
+            }
         ]
-    }  # fmt: skip
+    }
 
 
 def records_v2(rows: np.ndarray) -> dict[str, Any]:
@@ -39,9 +43,13 @@ def records_v2(rows: np.ndarray) -> dict[str, Any]:
         column = rows[:, i]
         data = column.astype(int).tolist() if feature.integer else column.round(4).tolist()
         inputs.append(
-            {"name": feature.name, "shape": [len(rows)], "datatype": V2_TYPES[feature.name],
-             "data": data}
-        )  # fmt: skip
+            {
+                "name": feature.name,
+                "shape": [len(rows)],
+                "datatype": V2_TYPES[feature.name],
+                "data": data,
+            }
+        )
     return {"inputs": inputs}
 
 

@@ -42,8 +42,15 @@ def plot(result: dict[str, Any], path: Path) -> Path:
         name = f"{model} ({trees} trees)" if trees else model
         _panel(ax, subset, f"{name}, {n}-row v2 REST requests")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.965), fontsize=8,
-               ncols=len(ORDER), frameon=False)  # fmt: skip
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.965),
+        fontsize=8,
+        ncols=len(ORDER),
+        frameon=False,
+    )
     machine = result["machine"]["summary"]
     fig.suptitle(f"heart-kserve vs KServe sklearn server vs MLServer: {machine}", fontsize=10)
     fig.text(0.5, 0.005, result["note"], ha="center", fontsize=7)

@@ -52,12 +52,20 @@ def records(samples: list[Sample]) -> list[dict[str, Any]]:
         groups[(s.server, s.model, s.rows, s.concurrency)].append(s)
     out = []
     for (server, model, rows, conc), group in groups.items():
-        out.append({
-            "server": server, "model": model, "rows": rows, "concurrency": conc,
-            "rps": _median(group, "rps"), "p50_ms": _median(group, "p50_ms"),
-            "p99_ms": _median(group, "p99_ms"), "rss_mb": max(s.rss_mb for s in group),
-            "rounds": len(group), **_error_counts(group),
-        })  # fmt: skip
+        out.append(
+            {
+                "server": server,
+                "model": model,
+                "rows": rows,
+                "concurrency": conc,
+                "rps": _median(group, "rps"),
+                "p50_ms": _median(group, "p50_ms"),
+                "p99_ms": _median(group, "p99_ms"),
+                "rss_mb": max(s.rss_mb for s in group),
+                "rounds": len(group),
+                **_error_counts(group),
+            }
+        )
     _add_ratios(out)
     return out
 

@@ -57,14 +57,34 @@ def locust_argv(args: argparse.Namespace, cfg: load_config.LoadConfig) -> list[s
     run_time = int(min(cfg.total_s + 5, cfg.bounds.max_run_time_s))
     args.out.mkdir(parents=True, exist_ok=True)
     return [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-        "--host", args.host, "--host-header", args.host_header,
-        "--predictor-host", args.predictor_host, "--grpc-host", args.grpc_host,
-        "--slo-config", str(args.config), "--max-requests", str(args.max_requests),
-        "--run-time", f"{run_time}s", "--stop-timeout", "5",
-        "--csv", str(args.out / "locust"), "--html", str(args.out / "locust.html"),
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "--host",
+        args.host,
+        "--host-header",
+        args.host_header,
+        "--predictor-host",
+        args.predictor_host,
+        "--grpc-host",
+        args.grpc_host,
+        "--slo-config",
+        str(args.config),
+        "--max-requests",
+        str(args.max_requests),
+        "--run-time",
+        f"{run_time}s",
+        "--stop-timeout",
+        "5",
+        "--csv",
+        str(args.out / "locust"),
+        "--html",
+        str(args.out / "locust.html"),
         *user_classes(args),
-    ]  # fmt: skip
+    ]
 
 
 def run_locust(args: argparse.Namespace) -> int:

@@ -60,9 +60,13 @@ class Server:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
-                list(self.argv), stdout=out, stderr=subprocess.STDOUT, cwd=self.cwd,
-                env={**os.environ, **self.env}, start_new_session=True,
-            )  # fmt: skip
+                list(self.argv),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.cwd,
+                env={**os.environ, **self.env},
+                start_new_session=True,
+            )
         return self
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> Server:
@@ -141,7 +145,8 @@ def _connections(proc: psutil.Process) -> list[object]:
 
 
 def _listening_on(conn: object, port: int) -> bool:
-    return getattr(conn, "status", "") == psutil.CONN_LISTEN and conn.laddr.port == port  # type: ignore[attr-defined]
+    laddr = getattr(conn, "laddr", None)
+    return bool(getattr(conn, "status", "") == psutil.CONN_LISTEN and laddr and laddr.port == port)
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

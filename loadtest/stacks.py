@@ -57,8 +57,21 @@ class Stack:
 
 def _kserve(name: str, module: str, args: list[str], work: Path) -> tuple[Server, int]:
     http, grpc = free_port(), free_port()
-    argv = [sys.executable, "-m", module, *args, "--model_name", MODEL, "--http_port", str(http),
-            "--grpc_port", str(grpc), "--bind_address", "127.0.0.1", *QUIET]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        module,
+        *args,
+        "--model_name",
+        MODEL,
+        "--http_port",
+        str(http),
+        "--grpc_port",
+        str(grpc),
+        "--bind_address",
+        "127.0.0.1",
+        *QUIET,
+    ]
     return Server(name, argv, http, V2_READY, work / f"{name}.log"), grpc
 
 
@@ -80,9 +93,11 @@ def chain_on(predictor: Stack, work: Path, hop: str) -> Stack:
 
 def kserve_sklearn(model_dir: Path, work: Path) -> Stack:
     server, _ = _kserve(
-        "kserve-sklearn", "loadtest.peers.stock_sklearn",
-        ["--model_dir", str(model_dir), "--enable_grpc", "false"], work,
-    )  # fmt: skip
+        "kserve-sklearn",
+        "loadtest.peers.stock_sklearn",
+        ["--model_dir", str(model_dir), "--enable_grpc", "false"],
+        work,
+    )
     server.env = {"PREDICT_PROBA": "true"}
     # get_predict_response names the [N, 2] predict_proba output "output-0".
     return Stack("kserve-sklearn", [server], server, "tensor", "output-0", per_row=2)
@@ -93,16 +108,23 @@ def mlserver(model_dir: Path, work: Path, python: Path, parallel_workers: int = 
     folder = work / "mlserver"
     (folder / MODEL).mkdir(parents=True, exist_ok=True)
     http = free_port()
-    settings = {"host": "127.0.0.1", "http_port": http, "grpc_port": free_port(),
-                "metrics_port": free_port(), "parallel_workers": parallel_workers,
-                "debug": False}  # fmt: skip
+    settings = {
+        "host": "127.0.0.1",
+        "http_port": http,
+        "grpc_port": free_port(),
+        "metrics_port": free_port(),
+        "parallel_workers": parallel_workers,
+        "debug": False,
+    }
     (folder / "settings.json").write_text(json.dumps(settings, indent=2))
     model_settings = {
         "name": MODEL,
         "implementation": "mlserver_sklearn.SKLearnModel",
-        "parameters": {"uri": str(model_dir / "model.joblib"),
-                       "extra": {"predict_fn": "predict_proba"}},
-    }  # fmt: skip
+        "parameters": {
+            "uri": str(model_dir / "model.joblib"),
+            "extra": {"predict_fn": "predict_proba"},
+        },
+    }
     (folder / MODEL / "model-settings.json").write_text(json.dumps(model_settings, indent=2))
     argv = [str(python.absolute().parent / "mlserver"), "start", str(folder)]
     server = Server("mlserver", argv, http, V2_READY, work / "mlserver.log", cwd=folder)

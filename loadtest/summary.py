@@ -62,8 +62,11 @@ def models(conditions: dict[str, Any]) -> str:
     """``RF: 100 trees, max_depth 6 (fitted on Cleveland by the benchmark); LR: ...``."""
     parts = []
     for name, info in conditions["models"].items():
-        params = [f"{info['n_estimators']} trees" if k == "n_estimators" else f"{k} {v}"
-                  for k, v in info.items() if k not in ("dir", "source")]  # fmt: skip
+        params = [
+            f"{info['n_estimators']} trees" if k == "n_estimators" else f"{k} {v}"
+            for k, v in info.items()
+            if k not in ("dir", "source")
+        ]
         parts.append(f"{name}: {', '.join(params)} ({info.get('source', '')})")
     return "; ".join(parts)
 
@@ -76,22 +79,46 @@ def _console_ratio(r: dict[str, Any], key: str) -> str:
 def print_table(result: dict[str, Any], console: Console) -> None:
     """The console table of every record and the targets' verdicts."""
     table = Table(title="v2 REST, closed loop: medians over rounds", caption=result["note"])
-    for col in ("model", "rows", "conc", "server", "req/s", "p50 ms", "p99 ms", "RSS MiB",
-                "errors", "req/s vs KServe", "req/s vs MLServer"):  # fmt: skip
+    for col in (
+        "model",
+        "rows",
+        "conc",
+        "server",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "RSS MiB",
+        "errors",
+        "req/s vs KServe",
+        "req/s vs MLServer",
+    ):
         table.add_column(col, justify="left" if col in ("model", "server") else "right")
     for r in sorted(result["records"], key=lambda r: (r["model"], r["rows"], r["concurrency"])):
         errors = f"[red]{r['errors']}[/]" if r["errors"] else "0"
-        table.add_row(r["model"], str(r["rows"]), str(r["concurrency"]), r["server"],
-                      f"{r['rps']:.0f}", f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}",
-                      f"{r['rss_mb']:.0f}", errors, _console_ratio(r, "rps_vs_kserve-sklearn"),
-                      _console_ratio(r, "rps_vs_mlserver"))  # fmt: skip
+        table.add_row(
+            r["model"],
+            str(r["rows"]),
+            str(r["concurrency"]),
+            r["server"],
+            f"{r['rps']:.0f}",
+            f"{r['p50_ms']:.1f}",
+            f"{r['p99_ms']:.1f}",
+            f"{r['rss_mb']:.0f}",
+            errors,
+            _console_ratio(r, "rps_vs_kserve-sklearn"),
+            _console_ratio(r, "rps_vs_mlserver"),
+        )
     console.print(table)
     for t in result["targets"]:
         console.print(f"{STATUS_MARKUP[t['status']]}  {t['target']}: {target_detail(t)}")
 
 
-STATUS_MARKUP = {"met": "[green]met[/]", "missed": "[red]missed[/]",
-                 "not measured": "[yellow]not measured[/]", "failed": "[red]failed[/]"}  # fmt: skip
+STATUS_MARKUP = {
+    "met": "[green]met[/]",
+    "missed": "[red]missed[/]",
+    "not measured": "[yellow]not measured[/]",
+    "failed": "[red]failed[/]",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -101,9 +128,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     cond = result["conditions"]
     machine = result["machine"]
     load = machine.get("load_average_at_start", ["?"])[0]
-    print(f"Machine: {machine['summary']}, load average {load} when the run started (the"
-          f" machine is shared). {cond['rounds']} interleaved rounds of {cond['duration_s']:g} s"
-          f" per point, medians; concurrency 8. {result['note']}")  # fmt: skip
+    print(
+        f"Machine: {machine['summary']}, load average {load} when the run started (the"
+        f" machine is shared). {cond['rounds']} interleaved rounds of {cond['duration_s']:g} s"
+        f" per point, medians; concurrency 8. {result['note']}"
+    )
     print(f"Models: {models(cond)}.\n")
     print(table(result))
     print()

@@ -34,16 +34,22 @@ def _problem(systems: dict[str, Record | None]) -> tuple[str, str] | None:
     missing = [name for name, r in systems.items() if r is None or not r.get("requests", 1)]
     if missing:
         return "not measured", f"no completed requests from {', '.join(missing)}"
-    failed = [f"{name} {r['errors']} of {r.get('requests', '?')} requests failed"
-              + (f" (last: {r['last_error'][:120]})" if r.get("last_error") else "")
-              for name, r in systems.items() if r and r.get("errors", 0)]  # fmt: skip
+    failed = [
+        f"{name} {r['errors']} of {r.get('requests', '?')} requests failed"
+        + (f" (last: {r['last_error'][:120]})" if r.get("last_error") else "")
+        for name, r in systems.items()
+        if r and r.get("errors", 0)
+    ]
     return ("failed", "; ".join(failed)) if failed else None
 
 
 def compare(
-    target: str, ours: tuple[str, Record | None], peers: dict[str, Record | None], metric: str,
+    target: str,
+    ours: tuple[str, Record | None],
+    peers: dict[str, Record | None],
+    metric: str,
     ok: Callable[[float], bool],
-) -> Record:  # fmt: skip
+) -> Record:
     """One target: ``metric`` ratio of ``ours`` against each peer, judged by ``ok``."""
     problem = _problem({ours[0]: ours[1], **peers})
     if problem or ours[1] is None:
@@ -63,13 +69,20 @@ def _rf(recs: list[Record], rows: int) -> list[Record]:
     kserve = {"kserve-sklearn": peers["kserve-sklearn"]}
     head = f"RF {rows}-row c8:"
     return [
-        compare(f"{head} our predictor req/s >= 5x both peers", ours, peers, "rps",
-                lambda v: v >= 5),
-        compare(f"{head} our predictor p50 <= 0.25x both peers", ours, peers, "p50",
-                lambda v: v <= 0.25),
-        compare(f"{head} transformer->predictor (gRPC) req/s >= 3x stock KServe", chain, kserve,
-                "rps", lambda v: v >= 3),
-    ]  # fmt: skip
+        compare(
+            f"{head} our predictor req/s >= 5x both peers", ours, peers, "rps", lambda v: v >= 5
+        ),
+        compare(
+            f"{head} our predictor p50 <= 0.25x both peers", ours, peers, "p50", lambda v: v <= 0.25
+        ),
+        compare(
+            f"{head} transformer->predictor (gRPC) req/s >= 3x stock KServe",
+            chain,
+            kserve,
+            "rps",
+            lambda v: v >= 3,
+        ),
+    ]
 
 
 def _lr(recs: list[Record]) -> list[Record]:

@@ -3,6 +3,7 @@
 # and the KServe/Knative/KubeRay CRDs, built from Go modules (versions in
 # controlplane/versions.env) into a cache folder keyed by version, outside
 # the clone. Cold: ~25 min on 2 cores; cached: a few seconds.
+##@ Develop
 .PHONY: controlplane test-controlplane
 
 controlplane: ## build (once per version) the control plane the control-plane tests run

@@ -1,5 +1,6 @@
-# Delivery: images, kind cluster, deploy, smoke, canary (README "cluster").
+# Delivery: images, kind cluster, deploy, smoke, canary (docs/cluster.md).
 # Versions live in kind/versions.env; credentials come from the environment.
+##@ Cluster
 .PHONY: images kind-up kind-load upload-model deploy smoke traffic canary promote rollback kind-down validate kind-logs
 
 KIND_CLUSTER ?= heart

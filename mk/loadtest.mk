@@ -1,4 +1,5 @@
-# Load tests and the peer benchmark (loadtest/). See README "Performance".
+# Load tests and the peer benchmark (loadtest/). See docs/performance.md.
+##@ Load
 .PHONY: loadtest bench bench-quick loadgen mlserver-venv
 
 LOADGEN := loadtest/bin/loadgen

@@ -12,12 +12,16 @@ DATA_CACHE ?= data/cache
 
 .PHONY: tune tune-space score score-bench
 
+##@ Train
+
 tune: $(VENV)/.installed-training ## Ray Tune search, best -> 'challenger'; promoted -> champion + MODEL_DIR (TUNE_SAMPLES=20 TUNE_TIME=s RESUME=1 TUNE_ARGS=...)
 	$(PY) -m training tune --cache-dir $(DATA_CACHE) --storage $(TUNE_STORAGE) --champion-dir $(MODEL_DIR) \
 	  --num-samples $(TUNE_SAMPLES) --time-budget-s $(TUNE_TIME) $(if $(RESUME),--resume) $(TUNE_ARGS)
 
 tune-space: $(VENV)/.installed-training ## print the search space of make tune
 	$(PY) -m training tune --show-space
+
+##@ Serve
 
 score: $(VENV)/.installed-training $(VENV)/.installed-predictor ## batch-score INPUT=file.csv|.parquet into OUTPUT=... with Ray Data (MODEL_DIR; SCORE_ARGS=...)
 	@test -n "$(INPUT)" -a -n "$(OUTPUT)" || { echo "usage: make score INPUT=records.csv OUTPUT=scores.csv" >&2; exit 2; }

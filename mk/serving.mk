@@ -22,6 +22,8 @@ EXAMPLE_CMD = $(PY) -m transformer.example --url http://127.0.0.1:$(TRANSFORMER_
 
 .PHONY: serve predict demo
 
+##@ Serve
+
 serve: $(VENV)/.installed-predictor $(VENV)/.installed-transformer ## run predictor + transformer in the foreground (Ctrl-C stops both; ports: PREDICTOR_*_PORT, TRANSFORMER_*_PORT)
 	@test -f $(MODEL_DIR)/model.json || { echo "no model in $(MODEL_DIR): run 'make train' first" >&2; exit 1; }
 	@trap 'kill $$pp $$tp 2>/dev/null; wait' EXIT INT TERM; \

@@ -7,6 +7,8 @@ CLEVELAND := $(DATA_CACHE)/processed.cleveland.data
 
 .PHONY: data eda train
 
+##@ Data
+
 data: $(VENV)/.installed-training ## download + sha256-verify the UCI files into data/cache (HEART_DATA_SOURCE = mirror)
 	$(PY) -m training data --cache-dir $(DATA_CACHE)
 
@@ -16,6 +18,8 @@ $(CLEVELAND): | $(VENV)/.installed-training
 
 eda: $(VENV)/.installed-training $(CLEVELAND) ## EDA plots + report into reports/eda (also logged to MLflow)
 	$(PY) -m training eda --cache-dir $(DATA_CACHE)
+
+##@ Train
 
 train: $(VENV)/.installed-training $(CLEVELAND) ## cross-validate, register the champion, export MODEL_DIR (default artifacts/model; TRAIN_ARGS = extra flags)
 	$(PY) -m training train --cache-dir $(DATA_CACHE) --model-dir $(MODEL_DIR) $(TRAIN_ARGS)

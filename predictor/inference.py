@@ -1,47 +1,30 @@
-"""Load a verified model directory and score the contract's matrix. No server needed.
+"""Load a verified model directory and score the feature matrix. No server needed.
 
-The predictor's ``predict``, the CLI and the Ray batch scorer all call
-:func:`load` and :func:`predict`. ``model.joblib`` is unpickled only after
-:func:`predictor.manifest.verify` has checked its sha256 and scikit-learn
-version against ``model.json``.
-
-The probability function is chosen once, at load time, by *engine* name from
-:data:`ENGINES` (default ``sklearn``: the Pipeline's ``predict_proba``
-column 1). A faster engine registers itself with one line, e.g.
-``ENGINES["onnx"] = fastpath.onnx_proba``. A factory also names the path it
-actually serves with: a fast engine that fails its parity check at load time
-falls back to ``sklearn`` and says so (:attr:`LoadedModel.serving`).
+The predictor's ``predict``, the batch scorer and training's behavioural
+checks all call :func:`load` and :func:`predict`. Which file is loaded
+depends on the *engine* (:mod:`predictor.engines`): ``onnx`` reads
+``model.onnx`` and never unpickles; ``sklearn`` unpickles ``model.joblib``
+after checking its digest. A directory whose export has no ``model.onnx``
+is served with ``sklearn`` under ``onnx`` too, and :attr:`LoadedModel.serving`
+says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
-import sklearn
-from sklearn.pipeline import Pipeline
 
-from predictor import fastpath
-from predictor.manifest import MODEL_FILE, Manifest, verify
+from predictor import engines
+from predictor.manifest import Manifest, read
 
-#: P(disease) for a float32 matrix [N, 13] -> float32 [N].
-ProbaFn = Callable[[np.ndarray], np.ndarray]
-#: Builds the probability function from the loaded Pipeline and its (verified)
-#: directory; returns it with the name of the path actually serving.
-EngineFactory = Callable[[Pipeline, Path], tuple[ProbaFn, str]]
+logger = logging.getLogger("kserve")
 
-
-def sklearn_proba(pipeline: Pipeline, model_dir: Path) -> tuple[ProbaFn, str]:
-    """The Pipeline's own ``predict_proba``, the positive class's column."""
-    return fastpath.sklearn_proba(pipeline), "sklearn"
-
-
-#: Engine name -> factory. The ``--engine`` flag chooses among these keys.
-ENGINES: dict[str, EngineFactory] = {"sklearn": sklearn_proba, "onnx": fastpath.onnx_proba}
+#: Engine name -> what it loads. The ``--engine`` flag chooses among these keys.
+ENGINES = {"onnx": engines.load_onnx, "sklearn": engines.load_sklearn}
 
 
 @dataclass(frozen=True)
@@ -54,11 +37,10 @@ class Prediction:
 
 @dataclass
 class LoadedModel:
-    """A verified Pipeline, its manifest and the chosen probability function.
+    """A verified model, its manifest and its probability function.
 
-    ``engine`` is what was asked for, ``serving`` the path in use (they
-    differ when a fast engine fell back to scikit-learn).
-
+    ``engine`` is what was asked for, ``serving`` the engine in use (they
+    differ when an ``onnx`` request met a directory without ``model.onnx``).
     Pickling re-loads (and re-verifies) from ``model_dir``, so worker
     processes and Ray tasks get a working copy whatever the engine holds.
     """
@@ -66,27 +48,34 @@ class LoadedModel:
     model_dir: Path
     engine: str
     manifest: Manifest
-    pipeline: Pipeline
-    proba: ProbaFn
+    proba: engines.ProbaFn
     serving: str
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (load, (self.model_dir, self.engine))
 
 
-def load(model_dir: Path | str, engine: str = "sklearn") -> LoadedModel:
-    """Verify ``model_dir`` then unpickle its Pipeline (raises ManifestError on mismatch)."""
+def load(model_dir: Path | str, engine: str = "onnx") -> LoadedModel:
+    """Read and check ``model.json``, verify the engine's file, load it.
+
+    Raises :class:`predictor.manifest.ManifestError` on anything that cannot
+    be trusted: a bad manifest, a missing file, a digest mismatch.
+    """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
     path = Path(model_dir)
-    manifest = verify(path, sklearn.__version__)
-    pipeline = joblib.load(path / MODEL_FILE)
-    proba, serving = ENGINES[engine](pipeline, path)
-    return LoadedModel(path, engine, manifest, pipeline, proba, serving)
+    manifest = read(path)
+    serving = engine
+    if engine == "onnx" and not manifest.onnx_sha256:
+        why = manifest.onnx_error or "the export predates model.onnx"
+        logger.warning("no model.onnx (%s): serving model.joblib with scikit-learn", why)
+        serving = "sklearn"
+    proba = ENGINES[serving](path, manifest)
+    return LoadedModel(path, engine, manifest, proba, serving)
 
 
 def predict(model: LoadedModel, matrix: np.ndarray) -> Prediction:
-    """Score a float32 matrix [N, 13] in contract order (NaN = missing)."""
+    """Score a float32 matrix [N, F] in the manifest's feature order (NaN = missing)."""
     probability = model.proba(np.asarray(matrix, dtype=np.float32))
     label = (probability >= model.manifest.threshold).astype(np.int32)
     return Prediction(probability, label)

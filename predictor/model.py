@@ -1,10 +1,10 @@
-"""The predictor: a ``kserve.Model`` serving ``model.joblib`` over v2 (and v1).
+"""The predictor: a ``kserve.Model`` serving a model directory over v2 (and v1).
 
-``load`` fetches the directory, verifies it (sha256, scikit-learn version)
-and only then unpickles it; on any failure the model stays registered but
-not ready, with the reason in one log line and in every 503. ``predict``
-calls :func:`predictor.inference.predict`, the same function the batch
-scorer uses.
+``load`` fetches the directory, checks ``model.json`` and the digest of the
+file the engine loads (``model.onnx`` by default, never unpickled), and only
+then loads it; on any failure the model stays registered but not ready, with
+the reason in one log line and in every 503. ``predict`` calls
+:func:`predictor.inference.predict`, the same function the batch scorer uses.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from kserve.protocol.infer_type import InferRequest, InferResponse
 from predictor import inference, storage, tensors
 from predictor.manifest import ManifestError
 from predictor.settings import PredictorSettings
-from transformer.errors import NotReadyError
+from serving.errors import NotReadyError
 
 #: How long a request waits for a worker's model copy before a 503.
 WARM_UP_TIMEOUT_SECONDS = 60.0
@@ -84,19 +84,32 @@ class HeartPredictor(Model):
         except Exception as exc:  # a bad manifest, a file that does not unpickle...
             return self._refuse(exc)
         manifest = self.loaded.manifest
-        logger.info("loaded %s version %s (%s, threshold %.3f, engine %s)", manifest.model_name,
-                    manifest.model_version or "-", manifest.model_family, manifest.threshold,
-                    self.loaded.serving)  # fmt: skip
+        logger.info(
+            "loaded %s version %s (%s, threshold %.3f, engine %s)",
+            manifest.model_name,
+            manifest.model_version or "-",
+            manifest.model_family,
+            manifest.threshold,
+            self.loaded.serving,
+        )
         self.not_ready_reason = ""
         self.ready = True
         return True
 
     def _refuse(self, exc: Exception) -> bool:
-        """Not ready, with the reason in one log line (and in every 503)."""
-        detail = str(exc) if isinstance(exc, ManifestError | storage.StorageError) else None
-        reason = detail or storage.one_line(exc)
-        self.not_ready_reason = f"refusing to load {self.settings.model_dir}: {reason}"
-        logger.error("%s", self.not_ready_reason)
+        """Not ready: the reason in every 503, and once in the log with where the files are.
+
+        The 503 names files (``model.onnx``), never a local path or storage
+        address: those are for the operator's log.
+        """
+        known = isinstance(exc, ManifestError | storage.StorageError)
+        reason = str(exc) if known else f"{type(exc).__name__} while loading"
+        self.not_ready_reason = f"the model could not be loaded: {reason}"
+        where = self.settings.model_dir
+        if self._local_dir is not None and str(self._local_dir) != where:
+            where += f" (files at {self._local_dir})"
+        detail = getattr(exc, "detail", "") or ("" if known else storage.one_line(exc))
+        logger.error("refusing to load %s: %s%s", where, reason, f": {detail}" if detail else "")
         self.ready = False
         return False
 

@@ -29,7 +29,15 @@ PVC_MOUNT_PATH = "/mnt/pvc"
 
 
 class StorageError(RuntimeError):
-    """The model directory could not be fetched; the message says why."""
+    """The model directory could not be fetched.
+
+    The message is safe for any client (no address, no credentials); ``detail``
+    is the storage client's own words, for the operator's log.
+    """
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 def is_remote(uri: str) -> bool:
@@ -72,8 +80,9 @@ def fetch(
     worker.join(timeout)
     if worker.is_alive():
         raise StorageError(f"the download did not finish within {timeout:g} s")
-    if "error" in result:
-        raise StorageError(f"the download failed: {result['error']}")
+    error = result.get("error")
+    if isinstance(error, BaseException):
+        raise StorageError(f"the download failed ({type(error).__name__})", one_line(error))
     return Path(str(result["path"]))
 
 
@@ -83,7 +92,7 @@ def _download(uri: str, out_dir: Path | None, result: dict[str, object]) -> None
 
         result["path"] = Storage.download(uri, str(out_dir) if out_dir else None)
     except BaseException as exc:  # even SystemExit: reported, never raised in this thread
-        result["error"] = one_line(exc)
+        result["error"] = exc
 
 
 def one_line(exc: BaseException) -> str:

@@ -17,9 +17,9 @@ import numpy as np
 from kserve.protocol.infer_type import InferInput, InferOutput, InferRequest
 
 from predictor.inference import Prediction
-from transformer.errors import InvalidRequestError
-from transformer.tensordata import NUMERIC_TYPES, TensorDataError, numbers
-from transformer.validation import Problem
+from serving.errors import InvalidRequestError
+from serving.problems import Problem
+from serving.tensordata import NUMERIC_TYPES, TensorDataError, numbers
 
 OUTPUTS = ("probability", "label")
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -50,10 +50,11 @@ def checked(matrix: np.ndarray, order: Sequence[str], max_rows: int) -> np.ndarr
         raise bad_request(f"the batch has {matrix.shape[0]} rows, the limit is {max_rows}")
     rows, cols = np.nonzero(~np.isnan(matrix) & ~(np.abs(matrix) <= _FLOAT32_MAX))
     if len(rows):
-        raise InvalidRequestError([
+        problems = [
             Problem(int(r), order[c], float(matrix[r, c]), "is not a finite float32", _FINITE)
             for r, c in zip(rows.tolist(), cols.tolist(), strict=True)
-        ])  # fmt: skip
+        ]
+        raise InvalidRequestError(problems, order)
     return matrix.astype(np.float32)
 
 
@@ -61,26 +62,32 @@ def _numbers(tensor: InferInput, columns: Sequence[str] | None) -> np.ndarray:
     """float64 data of ``tensor``; ``columns`` names a 2-D tensor's columns in problems."""
     if tensor.datatype not in NUMERIC_TYPES:
         allowed = ", ".join(sorted(NUMERIC_TYPES))
-        raise bad_request(f"input '{tensor.name}': datatype {tensor.datatype} is not numeric",
-                          None, allowed)  # fmt: skip
+        message = f"input '{tensor.name}': datatype {tensor.datatype} is not numeric"
+        raise bad_request(message, None, allowed)
     try:
         return numbers(tensor)
     except TensorDataError as exc:
         if not exc.bad:
             raise bad_request(f"input '{tensor.name}': {exc}") from None
         width = len(columns) if columns else 1
-        raise InvalidRequestError([
-            Problem(b.index // width, columns[b.index % width] if columns else tensor.name,
-                    b.value, b.reason, b.allowed)
+        problems = [
+            Problem(
+                b.index // width,
+                columns[b.index % width] if columns else tensor.name,
+                b.value,
+                b.reason,
+                b.allowed,
+            )
             for b in exc.bad
-        ]) from None  # fmt: skip
+        ]
+        raise InvalidRequestError(problems, columns or ()) from None
 
 
 def _single(tensor: InferInput, order: Sequence[str]) -> np.ndarray:
     shape = list(tensor.shape)
     if len(shape) != 2 or shape[1] != len(order):
-        raise bad_request(f"input '{tensor.name}': shape {shape}, expected [N, {len(order)}]"
-                          f" with columns {', '.join(order)}")  # fmt: skip
+        expected = f"expected [N, {len(order)}] with columns {', '.join(order)}"
+        raise bad_request(f"input '{tensor.name}': shape {shape}, {expected}")
     return _numbers(tensor, order)
 
 
@@ -90,8 +97,10 @@ def _named(inputs: Sequence[InferInput], order: Sequence[str]) -> np.ndarray:
     missing = sorted(set(order) - set(names))
     unknown = sorted(set(names) - set(order))
     if duplicates or missing or unknown:
-        raise bad_request(f"named inputs must be the {len(order)} features once each; missing"
-                          f" {missing}, unknown {unknown}, duplicated {duplicates}")  # fmt: skip
+        raise bad_request(
+            f"named inputs must be the {len(order)} features once each; missing"
+            f" {missing}, unknown {unknown}, duplicated {duplicates}"
+        )
     columns = {}
     for tensor in inputs:
         if len(tensor.shape) not in (1, 2) or list(tensor.shape[1:]) not in ([], [1]):
@@ -112,27 +121,27 @@ def v1_matrix(instances: list[object], order: Sequence[str], max_rows: int) -> n
     for i, instance in enumerate(instances):
         matrix[i] = _v1_row(i, instance, order, problems)
     if problems:
-        raise InvalidRequestError(problems)
+        raise InvalidRequestError(problems, order)
     return checked(matrix, order, max_rows)
 
 
-def _v1_row(i: int, instance: object, order: Sequence[str], problems: list[Problem]) -> list:
+def _v1_row(i: int, instance: object, order: Sequence[str], problems: list[Problem]) -> list[float]:
     if isinstance(instance, Mapping):
         unknown = [str(k) for k in instance if k not in order]
         problems += [Problem(i, k, None, "is not a feature", ", ".join(order)) for k in unknown]
         instance = [instance.get(name) for name in order]
     if not isinstance(instance, list) or len(instance) != len(order):
-        problems.append(Problem(i, None, None, f"must be {len(order)} numbers or an object",
-                                ", ".join(order)))  # fmt: skip
+        message = f"must be {len(order)} numbers or an object"
+        problems.append(Problem(i, None, None, message, ", ".join(order)))
         return [np.nan] * len(order)
     nested = [j for j, value in enumerate(instance) if isinstance(value, list | Mapping)]
     if nested:
-        problems += [Problem(i, order[j], None, "must be a number, not a list or object",
-                             _FINITE) for j in nested]  # fmt: skip
+        message = "must be a number, not a list or object"
+        problems += [Problem(i, order[j], None, message, _FINITE) for j in nested]
         return [np.nan] * len(order)
     tensor = InferInput("instance", [len(order)], "FP64", data=instance)
     try:
-        return numbers(tensor).tolist()
+        return [float(v) for v in numbers(tensor)]
     except TensorDataError as exc:
         problems += [Problem(i, order[b.index], b.value, b.reason, b.allowed) for b in exc.bad]
         return [np.nan] * len(order)

@@ -51,5 +51,7 @@ def synthetic_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     y = (risk > np.median(risk)).astype(int)
     pipeline = build_pipeline("random_forest", {"n_estimators": 25}, seed=0).fit(x, y)
     out = tmp_path_factory.mktemp("synthetic") / "model"
-    write_model_dir(pipeline, out, threshold=0.5, model_family="random_forest", model_version="1")
+    write_model_dir(
+        pipeline, out, threshold=0.5, data=x, model_family="random_forest", model_version="1"
+    )
     return out

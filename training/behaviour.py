@@ -53,7 +53,7 @@ CLEAR = 0.2
 
 def check_model_dir(path: Path | str, x: np.ndarray, y: np.ndarray) -> list[str]:
     """Every failed check of the model in ``path`` on (x, y), one line each."""
-    model = inference.load(path, "sklearn")
+    model = inference.load(path, "onnx")
 
     def risk(matrix: np.ndarray) -> np.ndarray:
         return inference.predict(model, matrix).probability.astype(np.float64)

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from training.uci_format import ZERO_IS_MISSING, DataError, parse_file, parse_text
+from training.uci_format import MISSING_CODED, DataError, parse_file, parse_text
 
 __all__ = [
+    "MISSING_CODED",
     "SITES",
-    "ZERO_IS_MISSING",
     "DataError",
     "SiteUnavailableError",
     "fetch",

@@ -15,7 +15,7 @@ import pandas as pd
 from rich.console import Console
 
 from training import eda_plots
-from training.data import DEFAULT_CACHE, SITES, ZERO_IS_MISSING, load_site
+from training.data import DEFAULT_CACHE, MISSING_CODED, SITES, load_site
 from training.eda_plots import TARGET
 from training.external import load_external
 from training.tracking import TrackingSettings, configure
@@ -76,7 +76,7 @@ def markdown(data: dict[str, pd.DataFrame]) -> str:
         ),
         "",
         f"Absent from the data source: {', '.join(absent) or 'none'}.",
-        f"Zeros in {', '.join(sorted(ZERO_IS_MISSING))} count as missing; `?` is missing.",
+        f"Zeros in {', '.join(sorted(MISSING_CODED))} count as missing; `?` is missing.",
         "",
         "## Cleveland, by class (median, or most frequent code)",
         "",

@@ -1,33 +1,60 @@
-"""Write a KServe-ready model directory: ``model.joblib`` + ``model.json``."""
+"""Write a KServe-ready model directory: ``model.joblib`` + ``model.onnx`` + ``model.json``.
+
+``model.joblib`` is the fitted Pipeline alone (KServe's stock sklearn runtime
+and MLServer load it unchanged); ``model.onnx`` is the same Pipeline compiled
+and parity-checked here (:mod:`training.onnx_export`), the file our predictor
+serves without unpickling; ``model.json`` records both digests and the
+parity evidence.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import joblib
+import numpy as np
 import sklearn
 from sklearn.pipeline import Pipeline
 
-from predictor.manifest import MANIFEST_FILE, MODEL_FILE, Manifest, sha256_file, verify
+from predictor.manifest import (
+    MANIFEST_FILE,
+    MODEL_FILE,
+    ONNX_FILE,
+    Manifest,
+    model_files,
+    sha256_bytes,
+    sha256_file,
+    verify_files,
+)
+from training import files
+from training.onnx_export import compile_pipeline
 from transformer.contract import CONTRACT_HASH, FEATURE_NAMES
 
 
-def write_model_dir(pipeline: Pipeline, out_dir: Path, threshold: float, **fields: Any) -> Manifest:
-    """Dump the fitted Pipeline alone and its manifest into ``out_dir``.
+def write_model_dir(
+    pipeline: Pipeline,
+    out_dir: Path,
+    threshold: float,
+    *,
+    data: np.ndarray | None = None,
+    **fields: Any,
+) -> Manifest:
+    """Dump the fitted Pipeline, its ONNX compilation and the manifest into ``out_dir``.
 
-    ``fields`` fills the remaining :class:`Manifest` fields (model_family,
-    metrics, mlflow_run_id, model_version, threshold_rule...). Files are
-    written to temporary names first and renamed, so a crash never leaves a
-    directory whose manifest does not describe its model.
+    ``data`` (the rows the model was fitted on) joins the generated rows of
+    the ONNX parity check. ``fields`` fills the remaining :class:`Manifest`
+    fields (model_family, metrics, mlflow_run_id, model_version,
+    threshold_rule...). Files are written to temporary names first and
+    renamed, the manifest last, so a crash never leaves a directory whose
+    manifest does not describe its model.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp_model = _tmp_in(out_dir)
+    tmp_model = files.temp_in(out_dir)
     joblib.dump(pipeline, tmp_model)
+    compiled = compile_pipeline(pipeline, float(threshold), data)
     manifest = Manifest(
         feature_order=list(FEATURE_NAMES),
         contract_hash=CONTRACT_HASH,
@@ -35,32 +62,30 @@ def write_model_dir(pipeline: Pipeline, out_dir: Path, threshold: float, **field
         sha256=sha256_file(tmp_model),
         threshold=float(threshold),
         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        onnx_sha256=sha256_bytes(compiled.model) if compiled.model else "",
+        onnx_positive_column=compiled.positive_column,
+        onnx_parity=compiled.parity.record() if compiled.parity else {},
+        onnx_error=compiled.error,
         **fields,
     )
-    tmp_manifest = _tmp_in(out_dir)
-    tmp_manifest.write_text(manifest.to_json())
     os.replace(tmp_model, out_dir / MODEL_FILE)
-    os.replace(tmp_manifest, out_dir / MANIFEST_FILE)
+    if compiled.model is not None:
+        files.write_bytes_atomic(out_dir / ONNX_FILE, compiled.model)
+    else:
+        (out_dir / ONNX_FILE).unlink(missing_ok=True)
+    files.write_bytes_atomic(out_dir / MANIFEST_FILE, manifest.to_json().encode())
     return manifest
 
 
-def _tmp_in(folder: Path) -> Path:
-    handle, name = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-    os.close(handle)
-    return Path(name)
-
-
 def copy_model_dir(source: Path, out_dir: Path) -> Manifest:
-    """Copy a verified ``model/`` (``model.joblib`` + ``model.json``) to ``out_dir``.
+    """Copy a verified model directory to ``out_dir`` (the manifest last).
 
-    ``source`` is verified first (sha256, scikit-learn version); each file is
-    written under a temporary name and renamed, the manifest last, as in
-    :func:`write_model_dir`. Returns the copied manifest.
+    Every file ``source``'s manifest names is checked against its digest
+    first; nothing is unpickled.
     """
-    manifest = verify(source, sklearn.__version__)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name in (MODEL_FILE, MANIFEST_FILE):
-        tmp = _tmp_in(out_dir)
-        shutil.copyfile(source / name, tmp)
-        os.replace(tmp, out_dir / name)
+    manifest = verify_files(source)
+    if not manifest.onnx_sha256:
+        (out_dir / ONNX_FILE).unlink(missing_ok=True)
+    for name in model_files(manifest):
+        files.copy_atomic(source / name, out_dir / name)
     return manifest

@@ -74,7 +74,7 @@ def publish(
         _log_plots(result, pipeline, x, y, external or {})
         version = _register(pipeline, x, model_name, alias)
         manifest = _export(
-            result, pipeline, out_dir, run_id=run_id, version=version, model_name=model_name
+            result, pipeline, out_dir, x, run_id=run_id, version=version, model_name=model_name
         )
         mlflow.log_artifacts(str(out_dir), "model")
     return Published(pipeline, manifest, run_id, version, out_dir, sites)
@@ -124,6 +124,7 @@ def _export(
     result: CVResult,
     pipeline: Pipeline,
     out_dir: Path,
+    x: np.ndarray,
     *,
     run_id: str,
     version: str,
@@ -134,6 +135,7 @@ def _export(
         pipeline,
         out_dir,
         result.threshold,
+        data=x,
         threshold_rule=result.threshold_rule,
         model_family=result.family,
         model_name=model_name,

@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from predictor import inference, storage
+from serving.problems import Problem, ValidationError
 from transformer.contract import BY_NAME
-from transformer.validation import Problem, ValidationError, columns_to_matrix
+from transformer.validation import columns_to_matrix
 
 #: The input row number (0-based, in file order) carried through to both outputs.
 ROW = "row"

@@ -1,7 +1,8 @@
 """The UCI processed-file format: 14 comma-separated fields, ``?`` for missing.
 
-Parsing applies the feature contract: every value must pass
-:meth:`Feature.check`, impossible zeros become missing, the target ``num``
+Parsing applies the feature contract: the contract's ``missing_values``
+(0 for cholesterol and blood pressure) become missing, every value must pass
+:meth:`Feature.check`, the target ``num``
 (0-4) becomes ``num > 0``. Errors name the file, line and column.
 """
 
@@ -14,8 +15,8 @@ import numpy as np
 
 from transformer.contract import FEATURES, N_FEATURES
 
-#: Fields where 0 is physiologically impossible and therefore means missing.
-ZERO_IS_MISSING = frozenset({"trestbps", "chol"})
+#: Fields where a value means "not measured" (the contract's ``missing_values``).
+MISSING_CODED = {f.name: f.missing_values for f in FEATURES if f.missing_values}
 N_COLUMNS = N_FEATURES + 1  # the 13 features and the target ``num``
 
 
@@ -54,12 +55,12 @@ def _parse_line(line: str, name: str, number: int) -> list[float]:
 def _parse_feature(text: str, index: int, name: str, number: int) -> float:
     feature = FEATURES[index]
     where = f"{name} line {number} column {index + 1} ({feature.name})"
-    value = math.nan if text.strip() == "?" else _number(text, where)
-    if value == 0 and feature.name in ZERO_IS_MISSING:
-        value = math.nan
+    value = math.nan if text.strip() == "?" else feature.normalize(_number(text, where))
     problem = feature.check(value)
     if problem is not None:
-        raise DataError(f"{where}: value {text.strip()!r} {problem}")
+        raise DataError(
+            f"{where}: value {text.strip()!r} {problem.message}; allowed: {feature.allowed()}"
+        )
     return value
 
 

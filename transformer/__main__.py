@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from transformer import metrics
+from serving import metrics
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    # Before anything imports prometheus_client (kserve does): see transformer.metrics.
+    # Before anything imports prometheus_client (kserve does): see serving.metrics.
     metrics_dir = metrics.prepare(argv)
     from kserve.logging import logger
     from kserve.predictor_config import PredictorConfig
 
+    from serving.kserve_adapter import configure_logging, serve
     from transformer.model import HeartTransformer
-    from transformer.server import BoundModelServer, configure_logging
     from transformer.settings import TransformerSettings
 
     settings = TransformerSettings.parse(argv, metrics_dir)
@@ -22,8 +22,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     model = HeartTransformer(settings)
     first = model.check_at_startup()
     if first.ok:
-        logger.info("predictor at %s serves model version %s on our contract",
-                    settings.predictor_host, first.model_version or "(unversioned)")  # fmt: skip
+        version = first.model_version or "(unversioned)"
+        logger.info(
+            "predictor at %s serves model version %s on our contract",
+            settings.predictor_host,
+            version,
+        )
     else:
         logger.warning("not ready yet: %s", first.reason)
     config = PredictorConfig(
@@ -32,8 +36,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         predictor_request_timeout_seconds=int(settings.timeout_seconds),
         predictor_request_retries=settings.retries,
     )
-    server = BoundModelServer(predictor_config=config, **settings.server.server_kwargs())
-    server.start([model])
+    serve(settings.server, [model], predictor_config=config)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The transformer's calls to the predictor over REST v2 or gRPC v2.
 
-Every failure becomes a :mod:`transformer.errors` error with a clear reason
+Every failure becomes a :mod:`transformer.client_errors` error with a clear reason
 and a bounded wait: a predictor 4xx is passed back as a 4xx, a predictor
 that is down, refuses or times out is :class:`PredictorUnavailableError` (503 /
 UNAVAILABLE). Reasons say "the predictor", never its internal address.
@@ -76,8 +76,10 @@ class RestPredictor:
         body, json_length = request.to_rest()
         headers = {"content-type": "application/json"}
         if json_length:
-            headers = {"content-type": "application/octet-stream",
-                       _INFERENCE_HEADER: str(json_length)}  # fmt: skip
+            headers = {
+                "content-type": "application/octet-stream",
+                _INFERENCE_HEADER: str(json_length),
+            }
         content = body if isinstance(body, bytes) else orjson.dumps(body)
         url = f"/v2/models/{request.model_name}/infer"
         response = await self._send("POST", url, content=content, headers=headers)
@@ -123,12 +125,17 @@ class GrpcPredictor:
             return [*_CHANNEL_OPTIONS, ("grpc.enable_retries", 0)]
         policy = {
             "maxAttempts": min(self.retries + 1, _GRPC_MAX_ATTEMPTS),
-            "initialBackoff": "0.1s", "maxBackoff": "1s", "backoffMultiplier": 2,
+            "initialBackoff": "0.1s",
+            "maxBackoff": "1s",
+            "backoffMultiplier": 2,
             "retryableStatusCodes": ["UNAVAILABLE"],
-        }  # fmt: skip
+        }
         config = {"methodConfig": [{"name": [{}], "retryPolicy": policy}]}
-        return [*_CHANNEL_OPTIONS, ("grpc.enable_retries", 1),
-                ("grpc.service_config", json.dumps(config))]  # fmt: skip
+        return [
+            *_CHANNEL_OPTIONS,
+            ("grpc.enable_retries", 1),
+            ("grpc.service_config", json.dumps(config)),
+        ]
 
     @property
     def stub(self) -> GRPCInferenceServiceStub:

@@ -9,18 +9,52 @@ predictor", never its internal address.
 from __future__ import annotations
 
 import re
+from http import HTTPStatus
 
 import grpc
 import httpx
-from grpc import aio
+from grpc import StatusCode, aio
 
-from transformer.errors import (
-    GRPC_TO_ERROR,
-    PredictorFailedError,
-    PredictorRejectedError,
-    PredictorUnavailableError,
-    ServingError,
-)
+from serving.errors import ServingError
+
+
+class PredictorUnavailableError(ServingError):
+    """The predictor is down, unreachable, overloaded or too slow."""
+
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    grpc_code = StatusCode.UNAVAILABLE
+
+
+class PredictorRejectedError(ServingError):
+    """The predictor answered with a client error; passed back as such (not logged)."""
+
+    grpc_code = StatusCode.INVALID_ARGUMENT
+
+    def __init__(self, reason: str, status: int = HTTPStatus.BAD_REQUEST) -> None:
+        super().__init__(reason)
+        self.status = status
+        if status == HTTPStatus.NOT_FOUND:
+            self.grpc_code = StatusCode.NOT_FOUND
+
+    @property
+    def log_text(self) -> str:
+        # Its message may quote the request's values: patient data stays out of logs.
+        return f"the predictor rejected the request ({self.status})"
+
+
+class PredictorFailedError(ServingError):
+    """The predictor failed on a valid request (its 5xx): a bad gateway for us."""
+
+    status = HTTPStatus.BAD_GATEWAY
+    grpc_code = StatusCode.INTERNAL
+
+
+#: gRPC status of the predictor -> the error the transformer raises.
+GRPC_TO_ERROR: dict[StatusCode, type[ServingError]] = {
+    StatusCode.UNAVAILABLE: PredictorUnavailableError,
+    StatusCode.DEADLINE_EXCEEDED: PredictorUnavailableError,
+    StatusCode.RESOURCE_EXHAUSTED: PredictorUnavailableError,
+}
 
 #: Addresses gRPC core writes into its messages ("ipv4:10.0.0.7:80", "dns:host:80").
 _ADDRESS = re.compile(r"\b(?:ipv4|ipv6|dns|unix):[^\s,;)]+")

@@ -20,6 +20,24 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 Kind = Literal["numeric", "categorical"]
+#: Why a value breaks the contract (bounded: metrics label failures with it).
+ViolationKind = Literal["missing", "not_finite", "unknown_code", "not_integer", "out_of_range"]
+
+
+@dataclass(frozen=True)
+class Violation:
+    """Why one value is not allowed: ``kind`` for machines, ``message`` for people.
+
+    The allowed values are not part of the message: :meth:`Feature.allowed`
+    says them, and error records carry them in a field of their own.
+    """
+
+    kind: ViolationKind
+    message: str
+
+
+_REQUIRED = Violation("missing", "is required (missing is not allowed)")
+_UNKNOWN_CODE = Violation("unknown_code", "is not an allowed code")
 
 
 @dataclass(frozen=True)
@@ -30,7 +48,9 @@ class Feature:
     the transformer also accepts the label (case-insensitive) in place of the
     code. Numeric fields have an inclusive ``[minimum, maximum]`` range.
     ``nullable`` fields may be missing; they become NaN for the Pipeline's
-    imputer.
+    imputer. ``missing_values`` are values that mean "not measured" (the UCI
+    files write 0 for a cholesterol or blood pressure nobody took): training,
+    the API and batch scoring all read them as missing (:meth:`normalize`).
     """
 
     name: str
@@ -42,6 +62,7 @@ class Feature:
     integer: bool = False
     codes: Mapping[int, str] = field(default_factory=dict)
     nullable: bool = True
+    missing_values: tuple[float, ...] = ()
 
     def allowed(self) -> str:
         """Human description of the allowed values, used in error messages."""
@@ -49,28 +70,29 @@ class Feature:
             return ", ".join(f"{code} ({text})" for code, text in self.codes.items())
         kind = "an integer" if self.integer else "a number"
         unit = f" {self.unit}" if self.unit else ""
-        return f"{kind} in [{_num(self.minimum)}, {_num(self.maximum)}]{unit}"
+        missing = "".join(f" ({_num(v)} = not measured)" for v in self.missing_values)
+        return f"{kind} in [{_num(self.minimum)}, {_num(self.maximum)}]{unit}{missing}"
 
-    def check(self, value: float) -> str | None:
-        """Return why ``value`` is not allowed, or ``None`` when it is.
+    def normalize(self, value: float) -> float:
+        """``value``, or NaN when it is one of :attr:`missing_values`."""
+        return math.nan if value in self.missing_values else value
+
+    def check(self, value: float) -> Violation | None:
+        """Why ``value`` (already :meth:`normalize`-d) is not allowed, or ``None``.
 
         NaN stands for missing and is allowed only for nullable fields.
         """
         if math.isnan(value):
-            return None if self.nullable else "is required (missing is not allowed)"
+            return None if self.nullable else _REQUIRED
         if math.isinf(value):
-            return "must be finite"
+            return Violation("not_finite", "must be finite")
         if self.kind == "categorical":
-            if value not in self.codes:
-                return f"is not an allowed code: allowed {self.allowed()}"
-            return None
+            return None if value in self.codes else _UNKNOWN_CODE
         if self.integer and not float(value).is_integer():
-            return f"must be an integer: allowed {self.allowed()}"
+            return Violation("not_integer", "must be an integer")
         low = -math.inf if self.minimum is None else self.minimum
         high = math.inf if self.maximum is None else self.maximum
-        if not low <= value <= high:
-            return f"is out of range: allowed {self.allowed()}"
-        return None
+        return None if low <= value <= high else Violation("out_of_range", "is out of range")
 
     def code_for(self, text: str) -> int | None:
         """The code whose label (or decimal spelling) is ``text``, if any."""
@@ -100,8 +122,8 @@ FEATURES: tuple[Feature, ...] = (
         {1: "typical angina", 2: "atypical angina", 3: "non-anginal pain", 4: "asymptomatic"},
         nullable=False,
     ),
-    Feature("trestbps", "Resting blood pressure", "numeric", "mm Hg", 50, 250),
-    Feature("chol", "Serum cholesterol", "numeric", "mg/dl", 80, 700),
+    Feature("trestbps", "Resting blood pressure", "numeric", "mm Hg", 50, 250, missing_values=(0,)),
+    Feature("chol", "Serum cholesterol", "numeric", "mg/dl", 80, 700, missing_values=(0,)),
     _categorical("fbs", "Fasting blood sugar > 120 mg/dl", {0: "false", 1: "true"}, True),
     _categorical(
         "restecg",
@@ -150,6 +172,7 @@ def describe() -> list[dict[str, object]]:
     for feature in FEATURES:
         row = asdict(feature)
         row["codes"] = {str(code): text for code, text in feature.codes.items()}
+        row["missing_values"] = list(feature.missing_values)
         rows.append(row)
     return rows
 
@@ -190,6 +213,7 @@ def markdown_table() -> str:
     for i, f in enumerate(FEATURES, start=1):
         kind = "integer" if f.integer and f.kind == "numeric" else f.kind
         missing = "yes" if f.nullable else "no"
+        missing += "".join(f"; {_num(v)} = not measured" for v in f.missing_values)
         lines.append(
             f"| {i} | `{f.name}` | {f.label} | {kind} | {f.unit} | {f.allowed()} | {missing} |"
         )

@@ -3,7 +3,7 @@
 Accepted: v2 named columns (one input per field, any numeric datatype, or
 BYTES holding a categorical field's label) and v1 ``{"instances": [...]}``.
 Numeric data is read as float64 and checked against its datatype first
-(:mod:`transformer.tensordata`: no silent truncation of INT32 [1.5], no
+(:mod:`serving.tensordata`: no silent truncation of INT32 [1.5], no
 JSON true as 1); all decoding problems of a request (datatypes, shapes,
 duplicate inputs) are reported together, then the contract's own.
 """
@@ -17,10 +17,11 @@ import numpy as np
 from kserve.errors import InvalidInput
 from kserve.protocol.infer_type import InferInput, InferOutput, InferRequest, InferResponse
 
+from serving.jsonbody import parse_json
+from serving.problems import Problem, ValidationError
+from serving.tensordata import NUMERIC_TYPES, TensorDataError, numbers
 from transformer.contract import BY_NAME, LABELS
-from transformer.dataplane import parse_json
-from transformer.tensordata import NUMERIC_TYPES, TensorDataError, numbers
-from transformer.validation import Problem, ValidationError, columns_to_matrix, records_to_matrix
+from transformer.validation import columns_to_matrix, records_to_matrix
 
 #: Name of the predictor's input tensor (FP32 [N, 13] in contract order).
 FEATURES_INPUT = "features"
@@ -34,8 +35,9 @@ def v2_matrix(request: InferRequest, max_rows: int) -> np.ndarray:
     seen: set[str] = set()
     for tensor in request.inputs:
         if tensor.name in seen:
-            problems.append(Problem(None, tensor.name, None, "is given more than once",
-                                    "one input per field"))  # fmt: skip
+            problems.append(
+                Problem(None, tensor.name, None, "is given more than once", "one input per field")
+            )
             continue
         seen.add(tensor.name)
         values, found = _column(tensor)
@@ -66,7 +68,7 @@ def _column(tensor: InferInput) -> tuple[list[object], list[Problem]]:
 def _labels(tensor: InferInput) -> np.ndarray:
     """BYTES data (labels; numbers and null pass through to the contract's check)."""
     try:
-        return tensor.as_numpy()
+        return np.asarray(tensor.as_numpy())
     except (ValueError, TypeError) as exc:
         raise TensorDataError(f"data does not match BYTES {tensor.shape} ({exc})") from None
 

@@ -25,11 +25,37 @@ from transformer.contract import FEATURE_NAMES
 
 #: Two patients; ``None`` = not measured (the Pipeline imputes it).
 PATIENTS: list[dict[str, object]] = [
-    {"age": 63, "sex": "male", "cp": "asymptomatic", "trestbps": 145, "chol": 233, "fbs": 1,
-     "restecg": 2, "thalach": 150, "exang": 0, "oldpeak": 2.3, "slope": 3, "ca": 0, "thal": 6},
-    {"age": 41, "sex": "female", "cp": "atypical angina", "trestbps": 130, "chol": 204, "fbs": 0,
-     "restecg": 2, "thalach": 172, "exang": 0, "oldpeak": 1.4, "slope": 1, "ca": None, "thal": 3},
-]  # fmt: skip
+    {
+        "age": 63,
+        "sex": "male",
+        "cp": "asymptomatic",
+        "trestbps": 145,
+        "chol": 233,
+        "fbs": 1,
+        "restecg": 2,
+        "thalach": 150,
+        "exang": 0,
+        "oldpeak": 2.3,
+        "slope": 3,
+        "ca": 0,
+        "thal": 6,
+    },
+    {
+        "age": 41,
+        "sex": "female",
+        "cp": "atypical angina",
+        "trestbps": 130,
+        "chol": 204,
+        "fbs": 0,
+        "restecg": 2,
+        "thalach": 172,
+        "exang": 0,
+        "oldpeak": 1.4,
+        "slope": 1,
+        "ca": None,
+        "thal": 3,
+    },
+]
 
 
 def request(patients: Sequence[dict[str, object]], model: str) -> InferRequest:
@@ -72,8 +98,12 @@ def over_rest(url: str, model: str) -> InferResponse:
     """Plain HTTP, so that the printed JSON is exactly what went over the wire."""
     body = orjson.dumps(request(PATIENTS, model).to_rest()[0])  # NaN -> null
     print("v2 REST request:", body.decode(), sep="\n")
-    response = httpx.post(f"{url}/v2/models/{model}/infer", content=body, timeout=15,
-                          headers={"content-type": "application/json"})  # fmt: skip
+    response = httpx.post(
+        f"{url}/v2/models/{model}/infer",
+        content=body,
+        timeout=15,
+        headers={"content-type": "application/json"},
+    )
     print(f"v2 REST response ({response.status_code}):", response.text, sep="\n")
     response.raise_for_status()
     return InferResponse.from_rest(response.json())

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from serving.errors import ServingError
 from transformer.client import PredictorClient, PredictorMetadata
 from transformer.contract import CONTRACT_HASH, FEATURE_NAMES, N_FEATURES
-from transformer.errors import ServingError
 
 
 @dataclass(frozen=True)

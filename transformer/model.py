@@ -17,13 +17,13 @@ from kserve import Model
 from kserve.errors import InvalidInput
 from kserve.protocol.infer_type import InferRequest
 
+from serving.errors import InvalidRequestError, NotReadyError
+from serving.problems import ValidationError
 from transformer import decode, handshake
 from transformer.client import GrpcPredictor, RestPredictor, make_client
-from transformer.contract import CONTRACT_HASH, FEATURES
-from transformer.errors import InvalidRequestError, NotReadyError
+from transformer.contract import CONTRACT_HASH, FEATURE_NAMES, FEATURES
 from transformer.readiness import CachedCheck
 from transformer.settings import TransformerSettings
-from transformer.validation import ValidationError
 
 #: The metadata check never waits longer than this, whatever the request timeout.
 HANDSHAKE_TIMEOUT_SECONDS = 3.0
@@ -51,8 +51,9 @@ class HeartTransformer(Model):
     def client(self) -> RestPredictor | GrpcPredictor:
         if self._client is None:
             s = self.settings
-            self._client = make_client(s.predictor_protocol, s.predictor_host, s.timeout_seconds,
-                                       s.retries, s.use_ssl)  # fmt: skip
+            self._client = make_client(
+                s.predictor_protocol, s.predictor_host, s.timeout_seconds, s.retries, s.use_ssl
+            )
         return self._client
 
     def start(self) -> None:
@@ -93,7 +94,7 @@ class HeartTransformer(Model):
             else:
                 matrix = decode.v1_matrix(payload, max_rows)
         except ValidationError as exc:
-            raise InvalidRequestError(exc.problems) from None
+            raise InvalidRequestError(exc.problems, FEATURE_NAMES) from None
         request_id = payload.id if isinstance(payload, InferRequest) else None
         return decode.features_request(matrix, self.name, request_id)
 

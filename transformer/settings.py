@@ -1,8 +1,7 @@
-"""Typed settings of our KServe servers, built in ``main()`` from KServe's parser.
+"""The transformer's typed settings, built in ``main()`` from KServe's parser.
 
-:func:`server_parser` extends ``kserve.model_server.parser`` (every KServe
-flag keeps working) with ``--bind_address``; the transformer adds its own
-flags in :func:`transformer_parser`. Nothing here reads the environment.
+:func:`transformer_parser` adds the transformer's flags to
+:func:`serving.settings.server_parser`. Nothing here reads the environment.
 """
 
 from __future__ import annotations
@@ -10,71 +9,17 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
-from transformer.validation import DEFAULT_MAX_ROWS
-
-
-def server_parser(description: str) -> argparse.ArgumentParser:
-    """KServe's flags plus ``--bind_address``; ``--model_name`` defaults to ``heart``."""
-    from kserve import model_server
-
-    parser = argparse.ArgumentParser(
-        description=description,
-        parents=[model_server.parser],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    parser.add_argument(
-        "--bind_address",
-        default="0.0.0.0",
-        help="address the REST and gRPC servers listen on (127.0.0.1: this machine only)",
-    )
-    parser.set_defaults(model_name="heart")
-    return parser
-
-
-@dataclass(frozen=True)
-class ServerSettings:
-    """What :class:`transformer.server.BoundModelServer` needs (KServe flags + bind)."""
-
-    model_name: str
-    bind_address: str
-    http_port: int
-    grpc_port: int
-    workers: int
-    max_threads: int
-    enable_grpc: bool
-    enable_latency_logging: bool
-    metrics_dir: str | None = None
-    configure_logging: bool = True
-    log_config_file: str | None = None
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace, metrics_dir: str | None) -> ServerSettings:
-        if args.workers < 1:
-            raise SystemExit(f"--workers must be >= 1, got {args.workers}")
-        return cls(
-            args.model_name, args.bind_address, args.http_port, args.grpc_port, args.workers,
-            args.max_threads, args.enable_grpc, args.enable_latency_logging, metrics_dir,
-            args.configure_logging, args.log_config_file,
-        )  # fmt: skip
-
-    def server_kwargs(self) -> dict[str, Any]:
-        return {
-            "http_port": self.http_port,
-            "grpc_port": self.grpc_port,
-            "workers": self.workers,
-            "max_threads": self.max_threads,
-            "enable_grpc": self.enable_grpc,
-            "enable_latency_logging": self.enable_latency_logging,
-            "bind_address": self.bind_address,
-            "metrics_dir": self.metrics_dir,
-        }
+from serving.problems import DEFAULT_MAX_ROWS
+from serving.settings import ServerSettings, server_parser
 
 
 def transformer_parser() -> argparse.ArgumentParser:
-    parser = server_parser("Heart-disease feature transformer (KServe, Open Inference Protocol).")
+    parser = server_parser(
+        "Heart-disease feature transformer (KServe, Open Inference Protocol).",
+        prog="python -m transformer",
+    )
     parser.add_argument(
         "--max_batch_size", type=int, default=DEFAULT_MAX_ROWS, help="most records per request"
     )
@@ -144,8 +89,12 @@ class TransformerSettings:
         if args.max_batch_size < 1:
             parser.error("--max_batch_size must be >= 1")
         return cls(
-            ServerSettings.from_args(args, metrics_dir), args.predictor_host,
-            args.predictor_protocol, float(args.predictor_request_timeout_seconds),
-            args.predictor_request_retries, args.max_batch_size,
-            args.contract_check_interval_seconds, bool(args.predictor_use_ssl),
-        )  # fmt: skip
+            server=ServerSettings.from_args(args, metrics_dir),
+            predictor_host=args.predictor_host,
+            predictor_protocol=args.predictor_protocol,
+            timeout_seconds=float(args.predictor_request_timeout_seconds),
+            retries=args.predictor_request_retries,
+            max_batch_size=args.max_batch_size,
+            contract_check_interval_seconds=args.contract_check_interval_seconds,
+            use_ssl=bool(args.predictor_use_ssl),
+        )

@@ -3,92 +3,20 @@
 Pure functions (numpy and the contract only, no server): the transformer,
 the Ray batch scorer and the load tests call the same code. Both entry
 points collect *all* problems of a batch before failing, so that a client
-fixes a request in one round trip.
+fixes a request in one round trip. A value the contract lists as "not
+measured" (``missing_values``, e.g. ``chol`` 0) is read as missing, as
+training reads it.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from serving.problems import DEFAULT_MAX_ROWS, Problem, ValidationError
 from transformer.contract import BY_NAME, FEATURE_NAMES, N_FEATURES, Feature
-
-#: Default upper bound on the rows of one request (``--max_batch_size``).
-DEFAULT_MAX_ROWS = 1024
-#: Problems spelled out in an error message; the rest are counted.
-REPORTED_PROBLEMS = 20
-#: Longest value shown in a message (a client may send anything).
-_VALUE_CHARS = 40
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One reason a request cannot be scored.
-
-    ``row`` is the 0-based record index (``None`` for the whole request),
-    ``field`` the contract field (``None`` when no single field is at fault).
-    """
-
-    row: int | None
-    field: str | None
-    value: object
-    message: str
-    allowed: str = ""
-
-    def __str__(self) -> str:
-        where = "request" if self.row is None else f"row {self.row}"
-        what = f"field '{self.field}'" if self.field else "body"
-        shown = "" if self.value is None else f" (got {self.shown_value()})"
-        allowed = f"; allowed: {self.allowed}" if self.allowed else ""
-        return f"{where}, {what}: {self.message}{shown}{allowed}"
-
-    def shown_value(self) -> str:
-        text = repr(self.value)
-        return text if len(text) <= _VALUE_CHARS else text[: _VALUE_CHARS - 3] + "..."
-
-    def to_dict(self) -> dict[str, object]:
-        """For a JSON error body: the value as shown in the message (bounded)."""
-        value = None if self.value is None else self.shown_value()
-        return {"row": self.row, "field": self.field, "value": value,
-                "message": self.message, "allowed": self.allowed}  # fmt: skip
-
-
-class ValidationError(ValueError):
-    """A request with one or more :class:`Problem`.
-
-    ``problems`` holds every one of them; ``str()`` spells out the first
-    :data:`REPORTED_PROBLEMS` and counts the rest.
-    """
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
-        super().__init__(summarize(self.problems))
-
-    def summary(self) -> str:
-        return summarize(self.problems)
-
-
-def summarize(problems: Sequence[Problem], limit: int = REPORTED_PROBLEMS) -> str:
-    """ "N problems in the request: ..." with at most ``limit`` spelled out."""
-    count = len(problems)
-    head = f"{count} problem{'s' if count > 1 else ''} in the request"
-    text = head + ": " + "; ".join(str(p) for p in problems[:limit])
-    if count > limit:
-        text += f"; and {count - limit} more problem{'s' if count - limit > 1 else ''}"
-    return text
-
-
-def redacted(problems: Sequence[Problem]) -> str:
-    """Counts and field names only, for logs: never a value (patient data)."""
-    fields = sorted({p.field for p in problems if p.field in BY_NAME})
-    unknown = len({p.field for p in problems if p.field and p.field not in BY_NAME})
-    rows = len({p.row for p in problems if p.row is not None})
-    where = f" in {rows} row{'s' if rows != 1 else ''}" if rows else ""
-    other = f" + {unknown} unknown" if unknown else ""
-    return f"{len(problems)} problem(s){where}; fields: {', '.join(fields) or '-'}{other}"
 
 
 def records_to_matrix(
@@ -117,11 +45,13 @@ def columns_to_matrix(
     n = max(lengths.values(), default=0)
     if len(set(lengths.values())) > 1:
         shapes = ", ".join(f"{name}={size}" for name, size in lengths.items())
-        problems.append(Problem(None, None, None, f"columns differ in length ({shapes})"))
+        problems.append(
+            Problem(None, None, None, f"columns differ in length ({shapes})", kind="shape")
+        )
     problems += _batch_problems(n, max_rows)
     for name in FEATURE_NAMES:
         if name not in columns and not BY_NAME[name].nullable:
-            problems.append(Problem(None, name, None, "is required", BY_NAME[name].allowed()))
+            problems.append(_required(BY_NAME[name], None))
     _raise_if(problems)
     matrix = np.full((n, N_FEATURES), np.nan, dtype=np.float32)
     for col, name in enumerate(FEATURE_NAMES):
@@ -133,19 +63,33 @@ def columns_to_matrix(
 
 def _batch_problems(n: int, max_rows: int) -> list[Problem]:
     if n == 0:
-        return [Problem(None, None, None, "the batch is empty: send at least one record")]
+        return [
+            Problem(None, None, None, "the batch is empty: send at least one record", kind="batch")
+        ]
     if n > max_rows:
-        return [Problem(None, None, None, f"the batch has {n} records, the limit is {max_rows}")]
+        return [
+            Problem(
+                None,
+                None,
+                None,
+                f"the batch has {n} records, the limit is {max_rows}",
+                kind="batch",
+            )
+        ]
     return []
 
 
-def _unknown_fields(names: object, row: int | None) -> list[Problem]:
+def _unknown_fields(names: Iterable[object], row: int | None) -> list[Problem]:
     known = ", ".join(FEATURE_NAMES)
     return [
-        Problem(row, str(name), None, "is not a field of the contract", known)
-        for name in names  # type: ignore[attr-defined]
+        Problem(row, str(name), None, "is not a field of the contract", known, "unknown_field")
+        for name in names
         if name not in BY_NAME
     ]
+
+
+def _required(feature: Feature, row: int | None) -> Problem:
+    return Problem(row, feature.name, None, "is required", feature.allowed(), "missing")
 
 
 def _cell(
@@ -153,13 +97,18 @@ def _cell(
 ) -> float:
     """The value as a float (NaN for missing); appends a Problem when it is not allowed."""
     if not present and not feature.nullable:
-        problems.append(Problem(row, feature.name, None, "is required", feature.allowed()))
+        problems.append(_required(feature, row))
         return math.nan
-    number, error = _as_number(feature, value)
-    error = error or feature.check(number)
-    if error:
-        message = error.split(": allowed")[0]  # the allowed values go in their own field
-        problems.append(Problem(row, feature.name, value, message, feature.allowed()))
+    number, wrong = _as_number(feature, value)
+    if wrong:
+        problems.append(Problem(row, feature.name, value, wrong, feature.allowed(), "wrong_type"))
+        return number
+    number = feature.normalize(number)
+    violation = feature.check(number)
+    if violation:
+        problems.append(
+            Problem(row, feature.name, value, violation.message, feature.allowed(), violation.kind)
+        )
     return number
 
 

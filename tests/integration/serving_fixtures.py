@@ -12,9 +12,10 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -36,6 +37,9 @@ class Server:
     process: subprocess.Popen[bytes] | None = None
     #: Variables added to (or, with None, removed from) the inherited environment.
     env: dict[str, str | None] = field(default_factory=dict)
+    #: Run this script (and its arguments) instead of ``-m module``, from ``cwd``.
+    launcher: list[str] = field(default_factory=list)
+    cwd: Path = REPO
 
     @property
     def url(self) -> str:
@@ -49,8 +53,7 @@ class Server:
         ports = ["--http_port", str(self.http_port), "--grpc_port", str(self.grpc_port)]
         return [
             sys.executable,
-            "-m",
-            self.module,
+            *(self.launcher or ["-m", self.module]),
             *self.args,
             *ports,
             "--bind_address",
@@ -62,7 +65,7 @@ class Server:
         clean = {k: v for k, v in env.items() if v is not None}
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                self.command(), cwd=REPO, stdout=out, stderr=out, env=clean
+                self.command(), cwd=self.cwd, stdout=out, stderr=out, env=clean
             )
         return self
 
@@ -166,7 +169,7 @@ def transformer_grpc(predictor: Server, serving_logs: Path) -> Iterator[Server]:
         server.stop()
 
 
-def v2_columns(records: Sequence[dict[str, object]]) -> dict[str, object]:
+def v2_columns(records: Sequence[Mapping[str, object]]) -> dict[str, Any]:
     """A v2 request body with one FP64 input per contract field (None = missing)."""
     from transformer.contract import FEATURE_NAMES
 

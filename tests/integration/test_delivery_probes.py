@@ -102,11 +102,12 @@ def never_ready(spec: dict[str, Any], ports: dict[int, int]) -> bool:
 def refused(
     synthetic_model_dir: Path, tmp_path_factory: pytest.TempPathFactory, serving_logs: Path
 ) -> Iterator[dict[str, Server]]:
-    """A predictor on a model whose model.joblib gained a byte (sha256
-    mismatch), and a transformer in front of it over gRPC."""
+    """A predictor on a model whose model.onnx (the file its default engine
+    loads) gained a byte (sha256 mismatch), and a transformer in front of it
+    over gRPC."""
     model = tmp_path_factory.mktemp("tampered") / "model"
     shutil.copytree(synthetic_model_dir, model)
-    with (model / "model.joblib").open("ab") as handle:
+    with (model / "model.onnx").open("ab") as handle:
         handle.write(b"\0")
     servers: dict[str, Server] = {}
     try:
@@ -148,7 +149,7 @@ def test_a_refused_model_is_up_but_never_ready(
 
 
 def test_the_refusal_is_one_log_line(refused: dict[str, Server]) -> None:
-    """The line the README's troubleshooting points to."""
+    """The line docs/troubleshooting.md points to."""
     lines = refused["predictor"].log.read_text().splitlines()
     refusals = [line for line in lines if "refusing to load" in line]
     assert len(refusals) == 1 and "sha256" in refusals[0], refusals

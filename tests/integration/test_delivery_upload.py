@@ -80,7 +80,7 @@ def test_upload_puts_both_files_and_prints_the_storage_uri(
         aws_secret_access_key="test",
     )
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket="models")["Contents"]}
-    assert keys == {"heart/v1/model.joblib", "heart/v1/model.json"}
+    assert keys == {"heart/v1/model.joblib", "heart/v1/model.onnx", "heart/v1/model.json"}
 
 
 def test_upload_refuses_a_tampered_model(
@@ -88,7 +88,7 @@ def test_upload_refuses_a_tampered_model(
 ) -> None:
     tampered = tmp_path / "model"
     shutil.copytree(synthetic_model_dir, tampered)
-    with (tampered / "model.joblib").open("ab") as handle:
+    with (tampered / "model.onnx").open("ab") as handle:
         handle.write(b"x")
     result = _upload(tampered, "s3://models/heart/bad", s3_endpoint)
     assert result.returncode == 2

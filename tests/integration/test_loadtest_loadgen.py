@@ -80,8 +80,16 @@ def test_request_cap_counts_exactly_and_errors_are_reported(
     recorder: _Recorder, binary: Path, tmp_path: Path
 ) -> None:
     url = f"http://127.0.0.1:{recorder.server_port}/infer"
-    result = loadgen.run(url, _bodies(tmp_path), 4, 30, warmup_s=0, max_requests=60,
-                         host_header="heart.default.example.com", binary=binary)  # fmt: skip
+    result = loadgen.run(
+        url,
+        _bodies(tmp_path),
+        4,
+        30,
+        warmup_s=0,
+        max_requests=60,
+        host_header="heart.default.example.com",
+        binary=binary,
+    )
     assert result.requests == 60
     assert recorder.count == 60, "no request is sent beyond the cap"
     assert result.statuses == {"200": 45, "500": 15}
@@ -160,8 +168,16 @@ EXPECT = loadgen.Expect("probability", 2)
 
 
 def test_right_answers_pass_the_body_check(canned: str, binary: Path, tmp_path: Path) -> None:
-    result = loadgen.run(canned + "/ok", _bodies(tmp_path), 2, 30, warmup_s=0, max_requests=20,
-                         expect=EXPECT, binary=binary)  # fmt: skip
+    result = loadgen.run(
+        canned + "/ok",
+        _bodies(tmp_path),
+        2,
+        30,
+        warmup_s=0,
+        max_requests=20,
+        expect=EXPECT,
+        binary=binary,
+    )
     assert (result.requests, result.errors, result.body_errors) == (20, 0, 0)
 
 
@@ -169,8 +185,16 @@ def test_right_answers_pass_the_body_check(canned: str, binary: Path, tmp_path: 
 def test_a_wrong_answer_with_status_200_is_an_error(
     path: str, canned: str, binary: Path, tmp_path: Path
 ) -> None:
-    result = loadgen.run(canned + path, _bodies(tmp_path), 2, 30, warmup_s=0, max_requests=20,
-                         expect=EXPECT, binary=binary)  # fmt: skip
+    result = loadgen.run(
+        canned + path,
+        _bodies(tmp_path),
+        2,
+        30,
+        warmup_s=0,
+        max_requests=20,
+        expect=EXPECT,
+        binary=binary,
+    )
     assert result.statuses == {"200": 20}
     assert result.errors == result.body_errors == 20
     assert WRONG_ANSWERS[path][1] in result.last_error
@@ -180,7 +204,15 @@ def test_status_errors_are_not_body_errors(
     recorder: _Recorder, binary: Path, tmp_path: Path
 ) -> None:
     url = f"http://127.0.0.1:{recorder.server_port}/infer"
-    result = loadgen.run(url, _bodies(tmp_path), 1, 30, warmup_s=0, max_requests=8,
-                         expect=loadgen.Expect("probability", 0), binary=binary)  # fmt: skip
+    result = loadgen.run(
+        url,
+        _bodies(tmp_path),
+        1,
+        30,
+        warmup_s=0,
+        max_requests=8,
+        expect=loadgen.Expect("probability", 0),
+        binary=binary,
+    )
     # the recorder answers {"outputs": []}: 6 body errors, and 2 answers with status 500
     assert result.errors == 8 and result.body_errors == 6

@@ -58,9 +58,21 @@ def local_stack(
 def _run(tmp: Path, p95: float, predictor_url: str, chain: stacks.Stack, grpc_port: int) -> int:
     config = tmp / "slo.toml"
     config.write_text(CONFIG.format(p95=p95))
-    argv = [sys.executable, "-m", "loadtest.run", "--host", chain.entry.base_url,
-            "--predictor-host", predictor_url, "--grpc-host", f"127.0.0.1:{grpc_port}",
-            "--config", str(config), "--out", str(tmp / "out")]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "loadtest.run",
+        "--host",
+        chain.entry.base_url,
+        "--predictor-host",
+        predictor_url,
+        "--grpc-host",
+        f"127.0.0.1:{grpc_port}",
+        "--config",
+        str(config),
+        "--out",
+        str(tmp / "out"),
+    ]
     return subprocess.run(argv, cwd=REPO, timeout=90, capture_output=True, check=False).returncode
 
 
@@ -78,8 +90,13 @@ def test_run_within_slo_exits_zero_with_reports(local_stack, tmp_path: Path) -> 
     assert verdict["passed"] and verdict["breaches"] == []
     assert (out / "locust.html").stat().st_size > 0
     stats = _stats(out)
-    for name in ("transformer v2 1 row", "transformer v2 invalid row", "transformer v1",
-                 "predictor v2 REST", "predictor v2 gRPC"):  # fmt: skip
+    for name in (
+        "transformer v2 1 row",
+        "transformer v2 invalid row",
+        "transformer v1",
+        "predictor v2 REST",
+        "predictor v2 gRPC",
+    ):
         assert int(stats[name]["Request Count"]) > 0, name
         assert stats[name]["Failure Count"] == "0", name
     total = int(stats["Aggregated"]["Request Count"])

@@ -15,6 +15,7 @@ import psutil
 import pytest
 
 from loadtest import loadgen, payloads, stacks
+from transformer.synthetic import generate
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +60,7 @@ def _served_proba(stack: stacks.Stack, matrix: np.ndarray) -> np.ndarray:
 def test_stock_kserve_sklearn_server_serves_predict_proba(
     synthetic_model_dir: Path, tmp_path: Path
 ) -> None:
-    matrix = payloads.generate(6, seed=11)
+    matrix = generate(6, seed=11)
     served = _served_proba(stacks.kserve_sklearn(synthetic_model_dir, tmp_path), matrix)
     expected = joblib.load(synthetic_model_dir / "model.joblib").predict_proba(matrix)
     np.testing.assert_allclose(served, expected, atol=1e-6)
@@ -68,7 +69,7 @@ def test_stock_kserve_sklearn_server_serves_predict_proba(
 def test_mlserver_serves_predict_proba(synthetic_model_dir: Path, tmp_path: Path) -> None:
     if not MLSERVER_PYTHON.is_file():
         pytest.skip("MLServer's virtualenv is absent: run `make mlserver-venv`")
-    matrix = payloads.generate(6, seed=12)
+    matrix = generate(6, seed=12)
     served = _served_proba(stacks.mlserver(synthetic_model_dir, tmp_path, MLSERVER_PYTHON), matrix)
     expected = joblib.load(synthetic_model_dir / "model.joblib").predict_proba(matrix)
     np.testing.assert_allclose(served, expected, atol=1e-6)
@@ -81,8 +82,12 @@ def bench_systems(
     """Every system the benchmark drives, on the synthetic forest (MLServer if installed)."""
     work = tmp_path_factory.mktemp("bench-systems")
     ours = stacks.ours(synthetic_model_dir, work)
-    systems = [ours, stacks.chain_on(ours, work, "grpc"), stacks.chain_on(ours, work, "rest"),
-               stacks.kserve_sklearn(synthetic_model_dir, work)]  # fmt: skip
+    systems = [
+        ours,
+        stacks.chain_on(ours, work, "grpc"),
+        stacks.chain_on(ours, work, "rest"),
+        stacks.kserve_sklearn(synthetic_model_dir, work),
+    ]
     if MLSERVER_PYTHON.is_file():
         systems.append(stacks.mlserver(synthetic_model_dir, work, MLSERVER_PYTHON))
     stacks.start_all(systems)
@@ -91,8 +96,7 @@ def bench_systems(
 
 
 def _drive(system: stacks.Stack, bodies: Path, expect: loadgen.Expect) -> loadgen.LoadResult:
-    return loadgen.run(system.infer_url, bodies, 2, 30, warmup_s=0, max_requests=30,
-                       expect=expect)  # fmt: skip
+    return loadgen.run(system.infer_url, bodies, 2, 30, warmup_s=0, max_requests=30, expect=expect)
 
 
 @pytest.mark.parametrize("rows", [1, 64])

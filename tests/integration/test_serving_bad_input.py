@@ -36,7 +36,7 @@ MAX_BATCH = 1024
 
 
 def with_field(**changes: object) -> dict[str, object]:
-    record = dict(GOOD)
+    record: dict[str, object] = dict(GOOD)
     for name, value in changes.items():
         if value is _DROP:
             del record[name]
@@ -192,24 +192,36 @@ ROW = [61, 1, 4, 140, 260, 0, 2, 120, 1, 2, 2, 2, 7]
 #: Direct predictor requests (path, JSON text) -> words its 400 must contain.
 PREDICTOR_CASES = {
     "v1 nested lists (was a 500 from ONNX)": (
-        "/v1/models/heart:predict", json.dumps({"instances": [[[1]] * 13]}),
-        ["row 0, field 'age'", "not a list"]),
+        "/v1/models/heart:predict",
+        json.dumps({"instances": [[[1]] * 13]}),
+        ["row 0, field 'age'", "not a list"],
+    ),
     "v1 unknown keys (were dropped)": (
         "/v1/models/heart:predict",
         json.dumps({"instances": [dict(zip(FEATURE_NAMES, ROW, strict=True)) | {"bmi": 24}]}),
-        ["row 0, field 'bmi'", "not a feature"]),
-    "inf": ("/v2/models/heart/infer", json.dumps(features([*ROW[:12], math.inf], [1, 13])),
-            ["row 0, field 'thal'", "not a finite float32"]),
+        ["row 0, field 'bmi'", "not a feature"],
+    ),
+    "inf": (
+        "/v2/models/heart/infer",
+        json.dumps(features([*ROW[:12], math.inf], [1, 13])),
+        ["row 0, field 'thal'", "not a finite float32"],
+    ),
     "1e40 overflows float32": (
-        "/v2/models/heart/infer", json.dumps(features([*ROW[:4], 1e40, *ROW[5:]], [1, 13])),
-        ["row 0, field 'chol'", "1e+40"]),
+        "/v2/models/heart/infer",
+        json.dumps(features([*ROW[:4], 1e40, *ROW[5:]], [1, 13])),
+        ["row 0, field 'chol'", "1e+40"],
+    ),
     "UINT8 overflow": (
-        "/v2/models/heart/infer", json.dumps(features([*ROW[:4], 300, *ROW[5:]], [1, 13], "UINT8")),
-        ["row 0, field 'chol'", "does not fit UINT8"]),
+        "/v2/models/heart/infer",
+        json.dumps(features([*ROW[:4], 300, *ROW[5:]], [1, 13], "UINT8")),
+        ["row 0, field 'chol'", "does not fit UINT8"],
+    ),
     "v1 NaN literal is missing": (
-        "/v1/models/heart:predict", json.dumps({"instances": [[*ROW[:11], math.nan, ROW[12]]]}),
-        []),
-}  # fmt: skip
+        "/v1/models/heart:predict",
+        json.dumps({"instances": [[*ROW[:11], math.nan, ROW[12]]]}),
+        [],
+    ),
+}
 
 
 @pytest.mark.parametrize("case", list(PREDICTOR_CASES))
@@ -277,7 +289,7 @@ def test_predictor_rejects_bad_shape(predictor: Server) -> None:
     response = predictor.post("/v2/models/heart/infer", json=body)
     assert response.status_code == 400
     assert "expected [N, 13]" in response.json()["error"]
-    body["inputs"][0].update(datatype="BYTES", data=["x"] * 12)  # type: ignore[index]
+    body["inputs"][0].update(datatype="BYTES", data=["x"] * 12)
     assert predictor.post("/v2/models/heart/infer", json=body).status_code == 400
 
 

@@ -87,11 +87,11 @@ def test_bytes_labels_equal_codes(transformer_rest: Server) -> None:
         transformer_rest.post("/v2/models/heart/infer", json=v2_columns([record])).json()
     )
     body = v2_columns([record])
-    for tensor in body["inputs"]:  # type: ignore[union-attr]
+    for tensor in body["inputs"]:
         if tensor["name"] in ("sex", "cp", "exang", "thal"):
             tensor["datatype"] = "BYTES"
     labels = {"sex": "male", "cp": "Asymptomatic", "exang": "yes", "thal": "reversible defect"}
-    for tensor in body["inputs"]:  # type: ignore[union-attr]
+    for tensor in body["inputs"]:
         if tensor["name"] in labels:
             tensor["data"] = [labels[tensor["name"]]]
     by_label = outputs(transformer_rest.post("/v2/models/heart/infer", json=body).json())
@@ -167,7 +167,7 @@ def test_predictor_metadata(predictor: Server) -> None:
     assert meta["versions"] == ["1"]
     assert meta["parameters"]["contract_hash"] == CONTRACT_HASH
     assert meta["parameters"]["feature_order"].split(",") == list(FEATURE_NAMES)
-    assert meta["parameters"]["engine"] == "onnxruntime"  # the path in use, parity-checked
+    assert meta["parameters"]["engine"] == "onnx"  # model.onnx, parity-checked at export
 
 
 def test_transformer_metadata(transformer_rest: Server) -> None:

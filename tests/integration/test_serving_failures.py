@@ -119,11 +119,14 @@ def test_hung_predictor_gives_503_within_the_timeout(serving_logs, started) -> N
         silent.close()
 
 
-def test_tampered_model_is_refused(synthetic_model_dir, tmp_path, serving_logs, started) -> None:
+@pytest.mark.parametrize("engine", ["onnx", "sklearn"])
+def test_tampered_model_is_refused(synthetic_model_dir, tmp_path, serving_logs, started, engine):
+    """The file the engine loads gained a byte: never loaded, one log line, 503 everywhere."""
+    name = {"onnx": "model.onnx", "sklearn": "model.joblib"}[engine]
     model = model_copy(synthetic_model_dir, tmp_path / "model")
-    with (model / "model.joblib").open("ab") as handle:
+    with (model / name).open("ab") as handle:
         handle.write(b"\0")
-    pred = predictor_server(model, serving_logs).start()
+    pred = predictor_server(model, serving_logs, ["--engine", engine]).start()
     started.append(pred)
     pred.wait_live()
     ready = pred.get("/v2/models/heart/ready")
@@ -141,14 +144,18 @@ def test_tampered_model_is_refused(synthetic_model_dir, tmp_path, serving_logs, 
 
 
 def test_sklearn_version_mismatch_is_refused(synthetic_model_dir, tmp_path, serving_logs, started):
+    """Unpickling needs the scikit-learn that trained the model; model.onnx does not."""
     model = model_copy(synthetic_model_dir, tmp_path / "model")
     manifest = json.loads((model / "model.json").read_text())
     (model / "model.json").write_text(json.dumps(manifest | {"sklearn_version": "0.24.2"}))
-    pred = predictor_server(model, serving_logs).start()
-    started.append(pred)
+    pred = predictor_server(model, serving_logs, ["--engine", "sklearn"]).start()
+    onnx = predictor_server(model, serving_logs).start()
+    started += [pred, onnx]
     pred.wait_live()
     ready = pred.get("/v2/models/heart/ready")
     assert ready.status_code == 503 and "scikit-learn" in ready.json()["error"]
+    onnx.wait_ready()
+    assert onnx.get("/v2/models/heart").json()["parameters"]["engine"] == "onnx"
 
 
 def test_contract_mismatch_makes_transformer_not_ready(
@@ -266,18 +273,26 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     now = datetime.datetime.now(datetime.UTC)
     ip = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now).not_valid_after(now + datetime.timedelta(hours=1))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(hours=1))
         .add_extension(ip, critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
-    )  # fmt: skip
+    )
     cert_file, key_file = folder / "cert.pem", folder / "key.pem"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))  # fmt: skip
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_file, key_file
 
 

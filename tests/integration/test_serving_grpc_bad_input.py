@@ -25,7 +25,7 @@ def column(name: str, datatype: str, values: list) -> InferInput:
     return tensor
 
 
-def patient(rows: int = 1, **changes: tuple[str, list]) -> InferRequest:
+def patient(rows: int = 1, **changes: tuple[str, list[object]] | None) -> InferRequest:
     """FP64 columns of GOOD (``rows`` copies); ``changes``: name -> (datatype, data) or None."""
     inputs = []
     for name in FEATURE_NAMES:

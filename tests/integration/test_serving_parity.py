@@ -26,7 +26,7 @@ def cleveland(data_source: str, tmp_path_factory: pytest.TempPathFactory) -> np.
     return matrix
 
 
-#: The default engine is ONNX Runtime (predictor.fastpath): it sums the trees in
+#: The default engine runs model.onnx in ONNX Runtime (predictor.engines): it sums the trees in
 #: float32, a few float32 ulps (measured <= 1.8e-7) from sklearn's float64 sum.
 FLOAT32_ATOL = 1e-6
 
@@ -49,8 +49,9 @@ def test_cleveland_is_all_there(cleveland: np.ndarray) -> None:
 
 def test_parity_transformer_rest(transformer_rest: Server, cleveland, expected) -> None:
     body = json.dumps(v2_columns(to_records(cleveland)))
-    response = transformer_rest.post("/v2/models/heart/infer", content=body,
-                                     headers={"content-type": "application/json"})  # fmt: skip
+    response = transformer_rest.post(
+        "/v2/models/heart/infer", content=body, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 200, response.text
     risk = np.asarray(response.json()["outputs"][0]["data"], dtype=np.float32)
     assert_parity(risk, expected)
@@ -75,8 +76,12 @@ def test_parity_transformer_grpc(transformer_grpc: Server, cleveland, expected) 
 
 
 def test_parity_predictor_direct(predictor: Server, cleveland, expected) -> None:
-    tensor = {"name": "features", "datatype": "FP32", "shape": list(cleveland.shape),
-              "data": [None if np.isnan(v) else float(v) for v in cleveland.ravel()]}  # fmt: skip
+    tensor = {
+        "name": "features",
+        "datatype": "FP32",
+        "shape": list(cleveland.shape),
+        "data": [None if np.isnan(v) else float(v) for v in cleveland.ravel()],
+    }
     response = predictor.post("/v2/models/heart/infer", json={"inputs": [tensor]})
     assert response.status_code == 200, response.text
     probability = np.asarray(response.json()["outputs"][0]["data"], dtype=np.float32)

@@ -36,20 +36,33 @@ def test_hash_changes_when_a_range_changes(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("name", "value", "problem"),
+    ("name", "value", "kind", "message", "allowed"),
     [
-        ("age", math.nan, "required"),
-        ("age", 17, "out of range"),
-        ("age", 45.5, "integer"),
-        ("chol", math.inf, "finite"),
-        ("cp", 5, "allowed code"),
-        ("thal", 4, "3 (normal), 6 (fixed defect), 7 (reversible defect)"),
-        ("oldpeak", -3.5, "[-3, 10]"),
+        ("age", math.nan, "missing", "required", "an integer in [18, 100] years"),
+        ("age", 17, "out_of_range", "out of range", "[18, 100]"),
+        ("age", 45.5, "not_integer", "integer", "an integer"),
+        ("chol", math.inf, "not_finite", "finite", "[80, 700] mg/dl"),
+        ("cp", 5, "unknown_code", "allowed code", "4 (asymptomatic)"),
+        ("thal", 4, "unknown_code", "allowed code", "3 (normal), 6 (fixed defect), 7 (revers"),
+        ("oldpeak", -3.5, "out_of_range", "out of range", "[-3, 10]"),
     ],
 )
-def test_check_explains_what_is_allowed(name, value, problem):
-    message = BY_NAME[name].check(value)
-    assert message is not None and problem in message
+def test_check_says_what_is_wrong_as_a_record(name, value, kind, message, allowed):
+    violation = BY_NAME[name].check(value)
+    assert violation is not None
+    assert violation.kind == kind and message in violation.message
+    assert allowed in BY_NAME[name].allowed()
+
+
+@pytest.mark.parametrize("name", ["chol", "trestbps"])
+def test_zero_means_not_measured_where_the_contract_says_so(name):
+    """The UCI files write 0 for a test nobody took: the contract reads it as missing."""
+    feature = BY_NAME[name]
+    assert feature.missing_values == (0,)
+    assert math.isnan(feature.normalize(0.0)) and feature.check(feature.normalize(0.0)) is None
+    assert feature.normalize(200.0) == 200.0
+    assert "0 = not measured" in feature.allowed()
+    assert BY_NAME["oldpeak"].normalize(0.0) == 0.0  # 0 is a real ST depression
 
 
 @pytest.mark.parametrize(

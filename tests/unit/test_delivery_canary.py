@@ -650,7 +650,7 @@ def test_main_maps_each_failure_to_its_documented_exit_code(
     def fail(*args: object, **kwargs: object) -> int:
         raise kind("the reason")
 
-    monkeypatch.setattr(canary.IsvcClient, "connect", staticmethod(lambda *a: object()))
+    monkeypatch.setattr(IsvcClient, "connect", staticmethod(lambda *a: object()))
     monkeypatch.setattr(canary, "run", fail)
     assert canary.main(["status"]) == code
     assert capsys.readouterr().err.strip() == f"{prefix}: the reason"

@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 # What must import inside each image: the server entry point and the modules
 # it loads lazily (model loading, the fast path).
 ENTRY_MODULES = {
-    "predictor/Dockerfile": ["predictor.__main__", "predictor.model", "predictor.fastpath"],
+    "predictor/Dockerfile": ["predictor.__main__", "predictor.model", "predictor.engines"],
     "transformer/Dockerfile": ["transformer.__main__", "transformer.model", "transformer.example"],
     # The Ray image (KubeRay RayJob): the driver and the trial code.
     "manifests/ray/Dockerfile": ["training.cli", "training.tune_cli", "training.tune_trial"],

@@ -12,8 +12,10 @@ from loadtest import config as load_config
 from loadtest.checks import Expect, check_rows
 from loadtest.loadgen import LoadResult
 from loadtest.slo import Totals, breaches
+from serving.problems import ValidationError
 from transformer.contract import N_FEATURES
-from transformer.validation import ValidationError, columns_to_matrix, records_to_matrix
+from transformer.synthetic import generate
+from transformer.validation import columns_to_matrix, records_to_matrix
 
 pytestmark = pytest.mark.unit
 
@@ -71,10 +73,10 @@ def test_checks_accept_good_answers_and_name_bad_ones() -> None:
 def test_valid_payloads_pass_the_contract() -> None:
     v1 = payloads.records_v1_missing(20, seed=3)
     assert records_to_matrix(v1["instances"]).shape == (20, N_FEATURES)
-    v2 = payloads.records_v2(payloads.generate(7, seed=1))
+    v2 = payloads.records_v2(generate(7, seed=1))
     columns = {t["name"]: t["data"] for t in v2["inputs"]}
     assert columns_to_matrix(columns).shape == (7, N_FEATURES)
-    tensor = payloads.tensor_v2(payloads.generate(5, seed=2))["inputs"][0]
+    tensor = payloads.tensor_v2(generate(5, seed=2))["inputs"][0]
     assert tensor["shape"] == [5, N_FEATURES] and len(tensor["data"]) == 5 * N_FEATURES
 
 
@@ -94,22 +96,42 @@ def _sample(
     server: str, model: str, rps: float, p50: float, rnd: int = 0, *, errors: int = 0
 ) -> report.Sample:
     last = "no output 'probability'" if errors else ""
-    result = LoadResult(100, errors, 1.0, rps, p50, p50, p50 * 2, p50 * 3, p50, {"200": 100}, 0.1,
-                        last, body_errors=errors)  # fmt: skip
+    result = LoadResult(
+        100,
+        errors,
+        1.0,
+        rps,
+        p50,
+        p50,
+        p50 * 2,
+        p50 * 3,
+        p50,
+        {"200": 100},
+        0.1,
+        last,
+        body_errors=errors,
+    )
     return report.Sample(server, model, 1, 8, rnd, result, 300.0)
 
 
 def _rf_point(**errors: int) -> list[report.Sample]:
     """All systems of the RF 1-row c8 point, every target comfortably met; ``errors`` by server."""
-    rates = {"ours": (1000, 5), "chain-grpc": (400, 15), "kserve-sklearn": (100, 80),
-             "mlserver": (120, 60)}  # fmt: skip
-    return [_sample(name, "RF", rps, p50, errors=errors.get(name.replace("-", "_"), 0))
-            for name, (rps, p50) in rates.items()]  # fmt: skip
+    rates = {
+        "ours": (1000, 5),
+        "chain-grpc": (400, 15),
+        "kserve-sklearn": (100, 80),
+        "mlserver": (120, 60),
+    }
+    return [
+        _sample(name, "RF", rps, p50, errors=errors.get(name.replace("-", "_"), 0))
+        for name, (rps, p50) in rates.items()
+    ]
 
 
 def _status(samples: list[report.Sample]) -> dict[str, tuple[str, str]]:
-    return {t["target"]: (t["status"], t["reason"])
-            for t in targets.evaluate(report.records(samples))}  # fmt: skip
+    return {
+        t["target"]: (t["status"], t["reason"]) for t in targets.evaluate(report.records(samples))
+    }
 
 
 RF_RPS = "RF 1-row c8: our predictor req/s >= 5x both peers"
@@ -119,10 +141,12 @@ RF_CHAIN = "RF 1-row c8: transformer->predictor (gRPC) req/s >= 3x stock KServe"
 
 def test_records_take_medians_over_rounds_and_ratios_against_each_peer() -> None:
     samples = [
-        _sample("ours", "RF", 900, 8, 0), _sample("ours", "RF", 1100, 6, 1),
-        _sample("kserve-sklearn", "RF", 100, 80), _sample("mlserver", "RF", 250, 32),
+        _sample("ours", "RF", 900, 8, 0),
+        _sample("ours", "RF", 1100, 6, 1),
+        _sample("kserve-sklearn", "RF", 100, 80),
+        _sample("mlserver", "RF", 250, 32),
         _sample("chain-grpc", "RF", 350, 20),
-    ]  # fmt: skip
+    ]
     recs = {r["server"]: r for r in report.records(samples)}
     assert recs["ours"]["rps"] == 1000 and recs["ours"]["rounds"] == 2
     assert recs["ours"]["ratios"]["rps_vs_kserve-sklearn"] == pytest.approx(10.0)

@@ -7,10 +7,10 @@ import pytest
 from kserve.protocol.infer_type import InferInput, InferRequest, RequestedOutput
 
 from predictor import tensors
+from serving.errors import InvalidRequestError
+from serving.problems import ValidationError
 from transformer import decode
 from transformer.contract import FEATURE_NAMES
-from transformer.errors import InvalidRequestError
-from transformer.validation import ValidationError
 
 pytestmark = pytest.mark.unit
 
@@ -76,9 +76,16 @@ def rejected(call, *args) -> list[tuple[int | None, str | None, object]]:
 
 @pytest.mark.parametrize(
     ("datatype", "value"),
-    [("UINT8", -1), ("UINT8", 300), ("INT64", 1e30), ("INT32", 1.5), ("FP32", 1e40),
-     ("FP32", True), ("FP64", "7")],
-)  # fmt: skip
+    [
+        ("UINT8", -1),
+        ("UINT8", 300),
+        ("INT64", 1e30),
+        ("INT32", 1.5),
+        ("FP32", 1e40),
+        ("FP32", True),
+        ("FP64", "7"),
+    ],
+)
 def test_values_the_datatype_cannot_hold_are_named(datatype: str, value: object) -> None:
     data = [*ROW[:4], value, *ROW[5:]]  # column 4 is chol
     request = InferRequest("heart", [tensor("x", datatype, data, [1, 13])])

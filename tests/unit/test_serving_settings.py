@@ -11,10 +11,10 @@ from kserve.errors import InvalidInput
 
 from predictor import storage
 from predictor.settings import PredictorSettings
-from transformer import metrics
+from serving import metrics
+from serving.jsonbody import parse_json
 from transformer.client import PredictorMetadata
 from transformer.contract import CONTRACT_HASH, FEATURE_NAMES
-from transformer.dataplane import parse_json
 from transformer.handshake import compare
 from transformer.settings import TransformerSettings
 
@@ -93,7 +93,8 @@ def test_pvc_uri_maps_to_the_mounted_claim(tmp_path) -> None:
 def test_unknown_storage_scheme_is_one_line_error() -> None:
     with pytest.raises(storage.StorageError) as info:
         storage.fetch("nosuch://bucket/model", timeout=10)
-    assert "Cannot recognize storage type" in str(info.value) and "\n" not in str(info.value)
+    assert "the download failed" in str(info.value)
+    assert "Cannot recognize storage type" in info.value.detail and "\n" not in info.value.detail
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,7 @@ import pytest
 from grpc import aio
 
 from transformer.client import GrpcPredictor, RestPredictor
-from transformer.client_errors import from_grpc
-from transformer.errors import PredictorRejectedError, PredictorUnavailableError
+from transformer.client_errors import PredictorRejectedError, PredictorUnavailableError, from_grpc
 from transformer.settings import TransformerSettings, predictor_address
 
 pytestmark = pytest.mark.unit
@@ -69,9 +68,14 @@ def rpc_error(code: grpc.StatusCode, details: str) -> aio.AioRpcError:
 
 def test_grpc_errors_never_name_the_predictor_address() -> None:
     target = "heart-predictor.heart:80"
-    down = from_grpc(rpc_error(grpc.StatusCode.UNAVAILABLE, "failed to connect to all addresses;"
-                                " last error: UNKNOWN: ipv4:10.96.3.7:80: Connection refused"),
-                      target)  # fmt: skip
+    down = from_grpc(
+        rpc_error(
+            grpc.StatusCode.UNAVAILABLE,
+            "failed to connect to all addresses;"
+            " last error: UNKNOWN: ipv4:10.96.3.7:80: Connection refused",
+        ),
+        target,
+    )
     assert isinstance(down, PredictorUnavailableError)
     assert down.reason == "the predictor is unreachable (UNAVAILABLE)"
     bad_row = rpc_error(grpc.StatusCode.INVALID_ARGUMENT, f"bad row at {target}")

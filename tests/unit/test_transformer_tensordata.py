@@ -1,4 +1,4 @@
-"""transformer.tensordata and transformer.decode: JSON tensor data read exactly, or refused."""
+"""serving.tensordata and transformer.decode: JSON tensor data read exactly, or refused."""
 
 from __future__ import annotations
 
@@ -8,15 +8,28 @@ import numpy as np
 import pytest
 from kserve.protocol.infer_type import InferInput, InferRequest
 
+from serving.problems import ValidationError
+from serving.tensordata import TensorDataError, numbers
 from transformer import decode
 from transformer.contract import FEATURE_NAMES
-from transformer.tensordata import TensorDataError, numbers
-from transformer.validation import ValidationError
 
 pytestmark = pytest.mark.unit
 
-GOOD = {"age": 61, "sex": 1, "cp": 4, "trestbps": 140, "chol": 260, "fbs": 0, "restecg": 2,
-        "thalach": 120, "exang": 1, "oldpeak": 2.5, "slope": 2, "ca": 2, "thal": 7}  # fmt: skip
+GOOD = {
+    "age": 61,
+    "sex": 1,
+    "cp": 4,
+    "trestbps": 140,
+    "chol": 260,
+    "fbs": 0,
+    "restecg": 2,
+    "thalach": 120,
+    "exang": 1,
+    "oldpeak": 2.5,
+    "slope": 2,
+    "ca": 2,
+    "thal": 7,
+}
 
 
 def column(name: str, datatype: str, data: list, shape: list[int] | None = None) -> InferInput:

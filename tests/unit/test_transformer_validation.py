@@ -7,19 +7,28 @@ import math
 import numpy as np
 import pytest
 
+from serving.problems import ValidationError, redacted
 from transformer.contract import FEATURE_NAMES
 from transformer.synthetic import generate, to_records
-from transformer.validation import (
-    ValidationError,
-    columns_to_matrix,
-    records_to_matrix,
-    redacted,
-)
+from transformer.validation import columns_to_matrix, records_to_matrix
 
 pytestmark = pytest.mark.unit
 
-GOOD = {"age": 61, "sex": 1, "cp": 4, "trestbps": 140, "chol": 260, "fbs": 0, "restecg": 2,
-        "thalach": 120, "exang": 1, "oldpeak": 2.5, "slope": 2, "ca": 2, "thal": 7}  # fmt: skip
+GOOD = {
+    "age": 61,
+    "sex": 1,
+    "cp": 4,
+    "trestbps": 140,
+    "chol": 260,
+    "fbs": 0,
+    "restecg": 2,
+    "thalach": 120,
+    "exang": 1,
+    "oldpeak": 2.5,
+    "slope": 2,
+    "ca": 2,
+    "thal": 7,
+}
 
 
 def problems(call, *args) -> list[tuple[int | None, str | None]]:
@@ -107,7 +116,7 @@ def test_messages_are_bounded_but_every_problem_is_kept() -> None:
 def test_log_summary_has_counts_and_fields_never_values() -> None:
     with pytest.raises(ValidationError) as info:
         records_to_matrix([{**GOOD, "chol": 987654.5, "weight": 80}, {**GOOD, "age": 5}])
-    text = redacted(info.value.problems)
+    text = redacted(info.value.problems, FEATURE_NAMES)
     assert text == "3 problem(s) in 2 rows; fields: age, chol + 1 unknown"
     assert "987654" not in text
 

@@ -67,7 +67,7 @@ def numbers(tensor: InferInput) -> np.ndarray:
 def _typed(tensor: InferInput) -> np.ndarray:
     """Binary or numpy data: already of the datatype (cannot overflow it)."""
     try:
-        return tensor.as_numpy().astype(np.float64).reshape(-1)
+        return np.asarray(tensor.as_numpy(), dtype=np.float64).reshape(-1)
     except (ValueError, TypeError) as exc:
         raise TensorDataError(f"binary data does not match {tensor.datatype} ({exc})") from None
 
