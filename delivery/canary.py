@@ -69,8 +69,6 @@ class Settings:
     namespace: str
     timeout: float
     context: str | None
-    kserve_namespace: str = "kserve"
-    check_kserve_version: bool = True
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -227,8 +225,7 @@ def _generation(revision: dict[str, Any]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings(args.name, args.namespace, args.timeout, args.context,
-                        args.kserve_namespace, not args.skip_kserve_version_check)  # fmt: skip
+    settings = Settings(args.name, args.namespace, args.timeout, args.context)
     try:
         client = IsvcClient.connect(settings.name, settings.namespace, settings.context)
         return run(args, settings, client)

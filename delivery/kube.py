@@ -78,11 +78,16 @@ class IsvcClient:
 
     def revisions(self) -> list[dict[str, Any]]:
         """The predictor's Knative Revisions (Knative labels each with its Service)."""
+        group, version, plural = KNATIVE
         selector = f"serving.knative.dev/service={self.name}-predictor"
-        method = self.api.list_namespaced_custom_object
-        listed = _guard(f"revisions of {self.name}-predictor", lambda: method(
-            *KNATIVE[:2], self.namespace, KNATIVE[2], label_selector=selector))  # fmt: skip
-        return list(listed.get("items") or [])
+
+        def listed() -> Any:
+            return self.api.list_namespaced_custom_object(
+                group, version, self.namespace, plural, label_selector=selector
+            )
+
+        found = _guard(f"revisions of {self.name}-predictor", listed)
+        return list(found.get("items") or [])
 
     def workload(self, deployment: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """Standard mode: a Deployment and its pods, as dicts (None if absent)."""
@@ -98,8 +103,10 @@ class IsvcClient:
         dep = client.sanitize_for_serialization(found)
         labels = (dep.get("spec", {}).get("selector") or {}).get("matchLabels") or {}
         selector = ",".join(f"{k}={v}" for k, v in labels.items())
-        pods = _guard(f"pods of {deployment}", lambda: self.core.list_namespaced_pod(
-            self.namespace, label_selector=selector))  # fmt: skip
+        pods = _guard(
+            f"pods of {deployment}",
+            lambda: self.core.list_namespaced_pod(self.namespace, label_selector=selector),
+        )
         return dep, [client.sanitize_for_serialization(p) for p in pods.items]
 
     def controller_image(self, namespace: str, deployment: str) -> str | None:

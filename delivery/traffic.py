@@ -42,8 +42,11 @@ def check_shares(
 ) -> list[str]:
     """Problems with ``counts`` against ``expected`` percents (empty = as expected)."""
     total = sum(counts.values())
-    problems = [f"version {v!r} answered {n} times, expected none" for v, n in counts.items()
-                if v not in expected and n]  # fmt: skip
+    problems = [
+        f"version {v!r} answered {n} times, expected none"
+        for v, n in counts.items()
+        if v not in expected and n
+    ]
     for version, percent in expected.items():
         p, seen = percent / 100.0, counts.get(version, 0)
         mean = total * p

@@ -168,6 +168,7 @@ class ControlPlane:
     procs: list[Proc] = field(default_factory=list)
     kubeconfig: Path | None = None
     manager_kubeconfig: Path | None = None
+    viewer_kubeconfig: Path | None = None
     server: str = ""
     token: str = ""
     ca_file: Path | None = None
@@ -212,11 +213,12 @@ class ControlPlane:
             capture_output=True,
         )  # fmt: skip
         self.token = secrets.token_hex(16)
-        manager_token = secrets.token_hex(16)
+        manager_token, viewer_token = secrets.token_hex(16), secrets.token_hex(16)
         (pki / "tokens.csv").write_text(
             f'{self.token},admin,admin,"system:masters"\n'
             f"{manager_token},{MANAGER_USER},kserve-manager,"
             '"system:serviceaccounts,system:serviceaccounts:kserve"\n'
+            f"{viewer_token},viewer,viewer\n"
         )
         api = self._start("kube-apiserver", [
             str(self.builds.kubernetes / "kube-apiserver"),
@@ -241,6 +243,8 @@ class ControlPlane:
         self.manager_kubeconfig = self._write_kubeconfig(
             "kserve-manager", manager_token, "kubeconfig-manager"
         )
+        #: A user with no permissions of its own (tests grant it what they need).
+        self.viewer_kubeconfig = self._write_kubeconfig("viewer", viewer_token, "kubeconfig-viewer")
 
     def _readyz(self) -> bool:
         if not self.ca_file or not self.ca_file.exists():

@@ -73,12 +73,16 @@ def namespace(plane: cluster.ControlPlane, knative: KnativePlayer) -> Iterator[s
 
 
 def canary_cli(
-    plane: cluster.ControlPlane, namespace: str, *args: str, timeout: float = 60
+    plane: cluster.ControlPlane,
+    namespace: str,
+    *args: str,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``python -m delivery.canary`` as a user runs it, against this cluster."""
     return subprocess.run(
         [sys.executable, "-m", "delivery.canary", "-n", namespace, "--timeout", str(timeout),
          *args],
-        capture_output=True, text=True, env=plane.env(), timeout=timeout + 60, check=False,
+        capture_output=True, text=True, env=env or plane.env(), timeout=timeout + 60, check=False,
         cwd=cluster.REPO,
     )  # fmt: skip

@@ -139,8 +139,8 @@ class KnativePlayer:
                 continue
             try:
                 self._reconcile(ksvc, self._services.setdefault(key, _Service()))
-            except Exception as exc:  # a namespace being deleted refuses new objects
-                if "NamespaceTerminating" not in str(getattr(exc, "body", "")):
+            except Exception as exc:
+                if not _gone(exc):
                     raise
         for key in set(self._services) - seen:
             del self._services[key]
@@ -289,6 +289,12 @@ class KnativePlayer:
             if revision:
                 traffic.append(entry)
         return (traffic, ok and bool(traffic))
+
+
+def _gone(exc: Exception) -> bool:
+    """The Service was deleted meanwhile, or its namespace is being deleted."""
+    status, body = getattr(exc, "status", None), str(getattr(exc, "body", ""))
+    return status == 404 or (status == 403 and "NamespaceTerminating" in body)
 
 
 def _owner(ksvc: dict[str, Any]) -> dict[str, Any]:

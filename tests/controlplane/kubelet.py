@@ -75,9 +75,13 @@ class KubeletPlayer:
         if self._done.get(uid) == state or pod.metadata.deletion_timestamp:
             return
         status = self._failing(pod, failing) if failing else self._ready(pod)
-        self.core.patch_namespaced_pod_status(
-            pod.metadata.name, pod.metadata.namespace, {"status": status}
-        )
+        try:
+            self.core.patch_namespaced_pod_status(
+                pod.metadata.name, pod.metadata.namespace, {"status": status}
+            )
+        except Exception as exc:
+            if getattr(exc, "status", None) != 404:  # deleted meanwhile
+                raise
         self._done[uid] = state
 
     def _ready(self, pod: Any) -> dict[str, Any]:

@@ -61,10 +61,9 @@ def test_promote_then_second_canary_keeps_the_promoted_model_as_stable(
 
     knative.route_first = True
     done = canary_cli(plane, namespace, "start", "--model-uri", V3, "--percent", "10")
-    shares = routed_models(plane, namespace)
-    assert done.returncode == 5 or shares == {V3: 10, V2: 90}, (done.stderr, shares)
-    if done.returncode == 5:  # KServe moved the stable share: said, not hidden
-        assert "latestRolledoutRevision" in done.stderr and "rollback" in done.stderr
+    # KServe now routes the stable share to v1: the CLI says so instead of "rolling"
+    assert done.returncode == 5, (done.stdout, done.stderr)
+    assert "moved latestRolledoutRevision" in done.stderr and "rollback" in done.stderr
 
     cli_ok(plane, namespace, "rollback")
     assert routed_models(plane, namespace) == {V2: 100}
@@ -114,3 +113,28 @@ def test_a_bad_percent_is_refused_before_any_patch(
     done = canary_cli(plane, namespace, "start", "--model-uri", V2, "--percent", percent)
     assert done.returncode == 3 and "outside 0..100" in done.stderr
     assert routed_models(plane, namespace) == {V1: 100}
+
+
+def test_a_denied_patch_exits_7_with_the_servers_message(
+    plane: ControlPlane, knative: KnativePlayer, namespace: str
+) -> None:
+    """Item 8: a user who may read but not patch the InferenceService gets the
+    API server's own message and exit 7, not "cannot reach the cluster"."""
+    deploy(plane, namespace)
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": "canary-reader", "namespace": namespace},
+            "rules": [{"apiGroups": ["serving.kserve.io", "serving.knative.dev"],
+                       "resources": ["inferenceservices", "revisions"],
+                       "verbs": ["get", "list"]}]}  # fmt: skip
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": "canary-reader", "namespace": namespace},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                           "name": "canary-reader"},
+               "subjects": [{"kind": "User", "name": "viewer"}]}  # fmt: skip
+    plane.apply([role, binding])
+    env = {**plane.env(), "KUBECONFIG": str(plane.viewer_kubeconfig)}
+    assert "canary stable" in canary_cli(plane, namespace, "status", env=env).stdout
+    done = canary_cli(plane, namespace, "start", "--model-uri", V2, "--percent", "10", env=env)
+    assert done.returncode == 7, done.stderr
+    assert done.stderr.startswith("denied: ")
+    assert 'User "viewer" cannot patch resource "inferenceservices"' in done.stderr

@@ -39,7 +39,10 @@ def _templates(objects: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     cluster = objects["RayJob"]["spec"]["rayClusterSpec"]
     found = {"head": cluster["headGroupSpec"]["template"]}
     found |= {f"worker-{g['groupName']}": g["template"] for g in cluster["workerGroupSpecs"]}
-    found |= {"mlflow": objects["Deployment"]["spec"]["template"]}
+    mlflow = objects["Deployment"]  # checkov reads a Deployment's skips on the Deployment
+    template = mlflow["spec"]["template"]
+    metadata = {**template["metadata"], "annotations": mlflow["metadata"]["annotations"]}
+    found |= {"mlflow": {**template, "metadata": metadata}}
     return found | {"submitter": objects["RayJob"]["spec"]["submitterPodTemplate"]}
 
 
