@@ -17,6 +17,7 @@ import yaml
 
 from tests.controlplane.cluster import ControlPlane
 from tests.controlplane.conftest import canary_cli
+from tests.controlplane.knative import SOURCE_URI
 from tests.controlplane.kubelet import KubeletPlayer
 from tests.controlplane.manifests import OVERLAYS, get, isvc_condition, render, wait_until
 
@@ -57,8 +58,10 @@ def test_start_is_admitted_and_the_canary_gets_its_own_deployment(
     assert "canary rolling" in done.stdout and "20%  v2 [canary]" in done.stdout
     canary = _deployment(plane, namespace, "heart-v2-predictor")
     assert canary is not None
-    args = yaml.safe_dump(canary["spec"]["template"])
-    assert V2 in args or canary["spec"]["template"]["metadata"]["annotations"]
+    annotations = canary["spec"]["template"]["metadata"]["annotations"]
+    assert annotations[SOURCE_URI] == V2
+    # KServe's share of the stable minReplicas (2): ceil(2 x 20 %) = 1 canary replica
+    assert canary["spec"]["replicas"] == 1
     isvc = get(plane, "isvc", "heart", namespace) or {}
     assert isvc["spec"]["predictor"]["maxReplicas"] == 6
     assert [c["predictor"]["name"] for c in isvc["spec"]["canary"]] == ["v2"]
