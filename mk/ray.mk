@@ -23,10 +23,10 @@ tune-space: $(VENV)/.installed-training ## print the search space of make tune
 
 ##@ Serve
 
-score: $(VENV)/.installed-training $(VENV)/.installed-predictor ## batch-score INPUT=file.csv|.parquet into OUTPUT=... with Ray Data (MODEL_DIR; SCORE_ARGS=...)
+score: $(VENV)/.installed-batch ## batch-score INPUT=file.csv|.parquet into OUTPUT=... with Ray Data (MODEL_DIR; SCORE_ARGS=...)
 	@test -n "$(INPUT)" -a -n "$(OUTPUT)" || { echo "usage: make score INPUT=records.csv OUTPUT=scores.csv" >&2; exit 2; }
-	$(PY) -m training score --input $(INPUT) --output $(OUTPUT) --model-dir $(MODEL_DIR) $(SCORE_ARGS)
+	$(PY) -m batch score --input $(INPUT) --output $(OUTPUT) --model-dir $(MODEL_DIR) $(SCORE_ARGS)
 
-score-bench: $(VENV)/.installed-training $(VENV)/.installed-predictor ## Ray Data vs plain pandas on BENCH_ROWS=1000000 generated rows: rows/s, peak memory
+score-bench: $(VENV)/.installed-batch ## Ray Data vs plain pandas on BENCH_ROWS=1000000 generated rows: rows/s, start-up, peak memory
 	@test -f $(MODEL_DIR)/model.json || $(MAKE) train
-	$(PY) -m training.score_bench --rows $(BENCH_ROWS) --model-dir $(MODEL_DIR) --out reports/score-bench
+	$(PY) -m batch bench --rows $(BENCH_ROWS) --model-dir $(MODEL_DIR) --out reports/score-bench

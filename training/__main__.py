@@ -1,4 +1,4 @@
-"""Entry point: ``python -m training data|eda|train`` (see :mod:`training.cli`)."""
+"""Entry point: ``python -m training COMMAND`` (see :mod:`training.cli`)."""
 
 from training.cli import main
 

@@ -40,13 +40,35 @@ SWEEPS: dict[str, tuple[float, ...]] = {"oldpeak": (0, 0.5, 1, 2, 3, 4), "ca": (
 NOISE: dict[str, float] = {"age": 1, "trestbps": 4, "chol": 8}
 MAX_FLIPPED = 0.05
 HEALTHY = {
-    "age": 35, "sex": 0, "cp": 3, "trestbps": 115, "chol": 190, "fbs": 0, "restecg": 0,
-    "thalach": 180, "exang": 0, "oldpeak": 0.0, "slope": 1, "ca": 0, "thal": 3,
-}  # fmt: skip
+    "age": 35,
+    "sex": 0,
+    "cp": 3,
+    "trestbps": 115,
+    "chol": 190,
+    "fbs": 0,
+    "restecg": 0,
+    "thalach": 180,
+    "exang": 0,
+    "oldpeak": 0.0,
+    "slope": 1,
+    "ca": 0,
+    "thal": 3,
+}
 SICK = {
-    "age": 66, "sex": 1, "cp": 4, "trestbps": 160, "chol": 300, "fbs": 1, "restecg": 2,
-    "thalach": 105, "exang": 1, "oldpeak": 3.5, "slope": 2, "ca": 3, "thal": 7,
-}  # fmt: skip
+    "age": 66,
+    "sex": 1,
+    "cp": 4,
+    "trestbps": 160,
+    "chol": 300,
+    "fbs": 1,
+    "restecg": 2,
+    "thalach": 105,
+    "exang": 1,
+    "oldpeak": 3.5,
+    "slope": 2,
+    "ca": 3,
+    "thal": 7,
+}
 #: "Clearly": the healthy case below this risk, the sick case above 1 minus it.
 CLEAR = 0.2
 
@@ -106,8 +128,10 @@ def invariance(risk: Risk, x: np.ndarray, threshold: float, seed: int = 0) -> li
         noisy[:, i] = np.round(noisy[:, i] + rng.uniform(-scale, scale, len(x)))
     flipped = float(((risk(x) >= threshold) != (risk(noisy) >= threshold)).mean())
     if flipped > MAX_FLIPPED:
-        return [f"invariance: measurement noise flips {flipped:.1%} of the labels"
-                f" (allowed {MAX_FLIPPED:.0%})"]  # fmt: skip
+        return [
+            f"invariance: measurement noise flips {flipped:.1%} of the labels"
+            f" (allowed {MAX_FLIPPED:.0%})"
+        ]
     return []
 
 
@@ -121,12 +145,16 @@ def minimum_functionality(risk: Risk, x: np.ndarray, y: np.ndarray, threshold: f
     if not (sick > max(1 - CLEAR, threshold)):
         failures.append(f"minimum functionality: textbook sick patient at risk {sick:.3f}")
     if not (sick_partial >= threshold):
-        failures.append(f"minimum functionality: sick patient without ca/thal/chol at risk"
-                        f" {sick_partial:.3f} < threshold {threshold:.3f}")  # fmt: skip
+        failures.append(
+            f"minimum functionality: sick patient without ca/thal/chol at risk"
+            f" {sick_partial:.3f} < threshold {threshold:.3f}"
+        )
     accuracy, majority = float(((risk(x) >= threshold) == y).mean()), max(y.mean(), 1 - y.mean())
     if accuracy <= majority:
-        failures.append(f"minimum functionality: accuracy {accuracy:.3f} does not beat the"
-                        f" majority class ({majority:.3f})")  # fmt: skip
+        failures.append(
+            f"minimum functionality: accuracy {accuracy:.3f} does not beat the"
+            f" majority class ({majority:.3f})"
+        )
     return failures
 
 

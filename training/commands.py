@@ -1,21 +1,75 @@
-"""The three CLI commands; each builds its typed settings from parsed flags."""
+"""``python -m training data|eda|train``: their flags and what each runs.
+
+Each handler builds its typed settings from the parsed flags, runs the
+command and returns the exit code.
+"""
 
 from __future__ import annotations
 
 import argparse
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from mlflow.tracking import MlflowClient
 from rich.console import Console
 from rich.table import Table
 
-from training import cli, report
-from training.data import SiteUnavailableError, fetch, parse_file
-from training.score_cli import score  # noqa: F401  (the Ray commands live in their modules)
+from training import flags, report
+from training.clikit import Commands, add_command
+from training.data import SITES, SiteUnavailableError, fetch, parse_file
+from training.eda import EdaSettings
+from training.eda import run as run_eda
 from training.train import TrainSettings
 from training.train import run as run_train
-from training.tune_cli import tune  # noqa: F401
+
+
+def add_commands(commands: Commands) -> None:
+    """Register ``data``, ``eda`` and ``train``."""
+    data_parser = add_command(commands, "data", "download, verify and cache the UCI files", data)
+    flags.add_data_flags(data_parser)
+    data_parser.add_argument(
+        "--sites", type=flags.sites, default=tuple(SITES), help="sites to fetch"
+    )
+    data_parser.add_argument(
+        "--require", type=flags.sites, default=("cleveland",), help="sites that must be present"
+    )
+
+    eda_parser = add_command(commands, "eda", "plots and a report of the data", eda)
+    flags.add_data_flags(eda_parser)
+    flags.add_tracking_flags(eda_parser)
+    eda_parser.add_argument(
+        "--out", type=Path, default=Path("reports/eda"), help="folder of the plots and report"
+    )
+
+    train_parser = add_command(
+        commands, "train", "cross-validate the families, publish the champion", train
+    )
+    flags.add_data_flags(train_parser)
+    flags.add_tracking_flags(train_parser)
+    _add_train_flags(train_parser)
+
+
+def _add_train_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model-dir", type=Path, default=Path("artifacts/model"), help="where model/ is exported"
+    )
+    parser.add_argument(
+        "--report-dir", type=Path, default=Path("reports/training"), help="metrics report folder"
+    )
+    flags.add_families_flag(parser, "model families to cross-validate")
+    flags.add_cv_flags(parser, jobs=True, seed_help="CV folds and the models' seeds")
+    parser.add_argument(
+        "--set",
+        dest="assignments",
+        type=flags.assignment,
+        action="append",
+        default=[],
+        metavar="FAMILY.PARAM=VALUE",
+        help="override a hyper-parameter, VALUE in JSON (repeatable; default: none)",
+    )
+    flags.add_external_sites_flag(parser)
+    parser.add_argument("--alias", default="champion", help="registry alias of the new version")
 
 
 def data(args: argparse.Namespace, console: Console) -> int:
@@ -42,10 +96,8 @@ def data(args: argparse.Namespace, console: Console) -> int:
 
 
 def eda(args: argparse.Namespace, console: Console) -> int:
-    from training.eda import EdaSettings
-    from training.eda import run as run_eda
-
-    settings = EdaSettings(args.source, args.cache_dir, args.out, cli.tracking_settings(args))
+    tracking = flags.tracking_settings(args)
+    settings = EdaSettings(args.source, args.cache_dir, args.out, tracking)
     report_path = run_eda(settings, console)
     console.print(f"EDA report: [bold]{report_path}[/]")
     return 0
@@ -62,10 +114,10 @@ def train(args: argparse.Namespace, console: Console) -> int:
         report_dir=args.report_dir,
         families=args.families,
         params=dict(params),
-        cv=cli.cv_settings(args),
+        cv=flags.cv_settings(args),
         external_sites=args.external_sites,
         alias=args.alias,
-        tracking=cli.tracking_settings(args),
+        tracking=flags.tracking_settings(args),
     )
     outcome = run_train(settings, console)
     out = Console(width=max(Console().width, 132))

@@ -5,7 +5,8 @@ for missing) and the binary target ``num > 0``. Files come from a *source*: a
 folder or a base URL (``HEART_DATA_SOURCE``), UCI's own addresses by default.
 Every file is checked against its published sha256 before it is parsed or
 cached; the cache (``data/cache`` by default) is written atomically, so a
-failed download never leaves a half-written file behind.
+failed download never leaves a half-written file behind, with the mode any
+file this process creates gets (``0666 & ~umask``).
 
 Errors are :class:`DataError` with a one-line message naming the file (and the
 line and column where one applies); a download cut off mid-body is one too
@@ -18,13 +19,13 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 
+from training import files
 from training.uci_format import MISSING_CODED, DataError, parse_file, parse_text
 
 __all__ = [
@@ -90,7 +91,7 @@ def fetch(site: str, source: str | None = None, cache_dir: Path = DEFAULT_CACHE)
         return cached
     data = _read_source(resolve_source(source), name)
     _verify(data, name, expected)
-    _write_atomic(cached, data)
+    files.write_bytes_atomic(cached, data)
     return cached
 
 
@@ -142,16 +143,3 @@ def _verify(data: bytes, name: str, expected: str) -> None:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

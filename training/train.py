@@ -24,13 +24,13 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from training.champion import CHAMPION, Scores, champion_scores
 from training.data import DEFAULT_CACHE, load_site
 from training.evaluate import CVResult, CVSettings, evaluate, evaluate_estimator
 from training.external import EXTERNAL_SITES, load_external
 from training.pipelines import BASELINE_THRESHOLDS, BASELINES, FAMILIES, Family, build_baseline
 from training.publish import Published, publish
 from training.tracking import MODEL_NAME, TrackingSettings, configure, log_evaluation
-from training.tune_promote import CHAMPION, Scores, champion_scores
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import pytest
 import sklearn
 
 from predictor.manifest import read, verify
+from tests.argv import flags
 from tests.integration.training_fixtures import clean_env, ray_head, run_training
 from training.data import load_site
 
@@ -21,14 +22,22 @@ ELSEWHERE = "ray://198.51.100.7:10001"  # TEST-NET-2: refused before any connect
 
 def _tune(folder: Path, source: str) -> list[str]:
     return [
-        "tune", "--source", source,
-        "--cache-dir", str(folder / "cache"),
-        "--tracking-uri", f"sqlite:///{folder / 'mlflow.db'}",
-        "--artifact-root", str(folder / "mlruns"),
-        "--storage", str(folder / "ray"), "--name", NAME,
-        "--model-dir", str(folder / "challenger"), "--champion-dir", str(folder / "model"),
-        "--num-samples", "2", "--folds", "3", "--repeats", "1", "--external-sites", "",
-    ]  # fmt: skip
+        "tune",
+        *flags(
+            source=source,
+            cache_dir=folder / "cache",
+            tracking_uri=f"sqlite:///{folder / 'mlflow.db'}",
+            artifact_root=folder / "mlruns",
+            storage=folder / "ray",
+            name=NAME,
+            model_dir=folder / "challenger",
+            champion_dir=folder / "model",
+            num_samples=2,
+            folds=3,
+            repeats=1,
+            external_sites="",
+        ),
+    ]
 
 
 def _trial_pids(folder: Path) -> dict[str, int]:
@@ -74,9 +83,13 @@ def test_batch_scoring_on_a_cluster_elsewhere_refuses_a_local_model_dir(
 ) -> None:
     records = tmp_path / "in.csv"
     records.write_text("age,sex,cp,thalach,exang\n50,1,4,150,0\n")
-    args = ["score", "--input", str(records), "--output", str(tmp_path / "out.csv"),
-            "--model-dir", str(synthetic_model_dir), "--ray-address", ELSEWHERE]  # fmt: skip
-    done = run_training(args, _env(), timeout=60, check=False)
+    args = flags(
+        input=records,
+        output=tmp_path / "out.csv",
+        model_dir=synthetic_model_dir,
+        ray_address=ELSEWHERE,
+    )
+    done = run_training(["score", *args], _env(), timeout=60, check=False, module="batch")
     assert done.returncode == 2
     assert done.stderr.strip() == (
         f"error: the Ray cluster at {ELSEWHERE} runs work on other machines, which cannot"

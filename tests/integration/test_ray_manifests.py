@@ -22,6 +22,7 @@ import ray
 import yaml
 
 from delivery import render, schemas
+from tests.argv import flags
 from tests.integration.test_delivery_manifests import CHECKOV
 from training.cli import build_parser
 
@@ -53,8 +54,12 @@ def test_every_object_validates(objects: dict[str, dict[str, Any]]) -> None:
 
 def test_pod_templates_are_strictly_valid(objects: dict[str, dict[str, Any]]) -> None:
     for name, template in _templates(objects).items():
-        wrapped = {"apiVersion": "v1", "kind": "PodTemplate",
-                   "metadata": {"name": name}, "template": template}  # fmt: skip
+        wrapped = {
+            "apiVersion": "v1",
+            "kind": "PodTemplate",
+            "metadata": {"name": name},
+            "template": template,
+        }
         assert schemas.validate(wrapped) == [], name
 
 
@@ -78,32 +83,47 @@ def test_ray_version_and_entrypoint_match_the_code(objects: dict[str, dict[str, 
     for source in submitter.get("envFrom") or []:
         if source.get("configMapRef", {}).get("name") == objects["ConfigMap"]["metadata"]["name"]:
             env |= config
-    words = subprocess.run(
+    expanded = subprocess.run(
         ["bash", "-c", f"printf '%s\\n' {job['spec']['entrypoint']}"],
-        env=env, capture_output=True, text=True, check=True,
-    ).stdout.splitlines()  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    words = expanded.stdout.splitlines()
     assert words[:4] == ["python", "-m", "training", "tune"], shlex.join(words)
     args = build_parser().parse_args(words[3:])
     assert args.storage == config["TUNE_STORAGE"] and args.no_ship_code
     assert args.num_samples == int(config["TUNE_SAMPLES"])
 
 
+QUIET = ("--quiet", "--compact", "--skip-download")
+
+
 def test_checkov_passes_the_ray_pods(objects: dict[str, dict[str, Any]], tmp_path: Path) -> None:
     if not CHECKOV.exists():
         pytest.skip(f"checkov not built at {CHECKOV}: run `make validate` (or make test)")
     pods = [
-        {"apiVersion": "v1", "kind": "Pod",
-         "metadata": {"name": f"heart-tune-{name}", "namespace": "heart",
-                      "annotations": t["metadata"]["annotations"]},
-         "spec": t["spec"]}
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": f"heart-tune-{name}",
+                "namespace": "heart",
+                "annotations": t["metadata"]["annotations"],
+            },
+            "spec": t["spec"],
+        }
         for name, t in _templates(objects).items()
-    ]  # fmt: skip
+    ]
     (tmp_path / "pods.yaml").write_text(yaml.safe_dump_all(pods))
     done = subprocess.run(
-        [str(CHECKOV), "-d", str(tmp_path), "--framework", "kubernetes", "--skip-download",
-         "--quiet", "--compact", "-o", "json"],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        [str(CHECKOV), "-d", str(tmp_path), "-o", "json", *flags(framework="kubernetes"), *QUIET],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     report = json.loads(done.stdout)
     failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
     assert failed == []

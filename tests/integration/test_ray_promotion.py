@@ -13,11 +13,11 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from tests.integration.training_fixtures import mlflow_in_process
+from training.champion import CHALLENGER, CHAMPION, PromotionRule, Scores, apply
 from training.data import load_site
 from training.evaluate import CVSettings, evaluate
 from training.publish import publish
 from training.tracking import MODEL_NAME, TrackingSettings, configure
-from training.tune_promote import CHALLENGER, CHAMPION, PromotionRule, Scores, apply
 
 pytestmark = pytest.mark.integration
 SAME, OTHER = CVSettings(folds=3, repeats=1, seed=0), CVSettings(folds=4, repeats=1, seed=0)
@@ -58,9 +58,8 @@ def _alias(name: str) -> str:
 def test_publish_records_the_cv_protocol(champion: str) -> None:
     run = MlflowClient().get_model_version(MODEL_NAME, champion).run_id
     params = MlflowClient().get_run(str(run)).data.params
-    assert {k: params[k] for k in ("cv_folds", "cv_repeats", "cv_seed")} == {
-        "cv_folds": "3", "cv_repeats": "1", "cv_seed": "0"
-    }  # fmt: skip
+    protocol = {k: params[k] for k in ("cv_folds", "cv_repeats", "cv_seed")}
+    assert protocol == {"cv_folds": "3", "cv_repeats": "1", "cv_seed": "0"}
 
 
 def test_a_challenger_from_other_cv_settings_is_refused_with_the_reason(

@@ -24,6 +24,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from predictor.manifest import read, verify
+from tests.argv import flags
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
@@ -39,20 +40,27 @@ def _env() -> dict[str, str]:
 
 
 def _command(folder: Path, source: str, *extra: str) -> list[str]:
-    return [
-        sys.executable, "-m", "training", "tune",
-        "--source", source,
-        "--cache-dir", str(folder / "cache"),
-        "--tracking-uri", f"sqlite:///{folder / 'mlflow.db'}",
-        "--artifact-root", str(folder / "mlruns"),
-        "--storage", str(folder / "ray"),
-        "--model-dir", str(folder / "challenger"), "--champion-dir", str(folder / "model"),
-        "--name", NAME,
-        "--num-samples", str(SAMPLES), "--max-concurrent", "1",
-        "--folds", "3", "--repeats", "1", "--external-sites", "",
-        "--num-cpus", "2",
-        *extra,
-    ]  # fmt: skip
+    tune = [sys.executable, "-m", "training", "tune"]
+    return (
+        tune
+        + flags(
+            source=source,
+            cache_dir=folder / "cache",
+            tracking_uri=f"sqlite:///{folder / 'mlflow.db'}",
+            artifact_root=folder / "mlruns",
+            storage=folder / "ray",
+            model_dir=folder / "challenger",
+            champion_dir=folder / "model",
+            name=NAME,
+            num_samples=SAMPLES,
+            max_concurrent=1,
+            folds=3,
+            repeats=1,
+            external_sites="",
+            num_cpus=2,
+        )
+        + list(extra)
+    )
 
 
 def _finished_trials(folder: Path) -> dict[str, float]:
@@ -97,8 +105,13 @@ def test_interrupted_search_resumes_and_publishes_the_challenger(
 
     resumed = subprocess.run(
         _command(tmp_path, data_source, "--resume"),
-        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=240, check=False,
-    )  # fmt: skip
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     final = _finished_trials(tmp_path)
     assert len(final) == SAMPLES
@@ -109,8 +122,10 @@ def test_interrupted_search_resumes_and_publishes_the_challenger(
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     client = MlflowClient()
+    experiment = client.get_experiment_by_name("heart")
+    assert experiment is not None
     parent = client.search_runs(
-        [client.get_experiment_by_name("heart").experiment_id],
+        [experiment.experiment_id],
         filter_string=f"tags.ray_experiment = '{NAME}'",
     )
     assert len(parent) == 1

@@ -68,7 +68,7 @@ import sys
 from pathlib import Path
 import numpy as np
 import matplotlib
-import training.plots, training.eda_plots, training.score_bench, training.publish
+import training.plots, training.eda_plots, batch.bench, training.publish
 assert "matplotlib.pyplot" not in sys.modules, "pyplot imported"
 assert matplotlib.get_backend() == "svg", matplotlib.get_backend()  # the user's choice stands
 y = np.array([0, 1, 0, 1, 1, 0])
@@ -82,6 +82,11 @@ def test_plot_modules_choose_no_backend_and_draw_without_pyplot(tmp_path: Path) 
     env = clean_env(MPLBACKEND="svg")
     done = subprocess.run(
         [sys.executable, "-c", NO_SIDE_EFFECTS, str(tmp_path / "roc.png")],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]

@@ -68,8 +68,9 @@ def test_registry_versions_and_the_champion_alias_follow_the_latest_run(trained_
 def test_a_second_train_says_which_champion_it_replaces_and_how_both_scored(trained_twice):
     _, outputs = trained_twice
     assert "replaces v" not in outputs[0]  # the first champion replaces nothing
-    found = re.search(r"^champion: v2 \((.+)\) replaces v1 \((.+)\); make train always", outputs[1],
-                      re.MULTILINE)  # fmt: skip
+    found = re.search(
+        r"^champion: v2 \((.+)\) replaces v1 \((.+)\); make train always", outputs[1], re.MULTILINE
+    )
     assert found, outputs[1][-3000:]
     new, old = found.groups()
     assert new == old  # same data and seed: the same scores, side by side

@@ -35,9 +35,13 @@ def s3_training(data_source: str, tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("s3")
     with moto_s3(folder) as endpoint:
         env = s3_env(endpoint)
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                          aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])  # fmt: skip
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        )
         s3.create_bucket(Bucket=BUCKET)
         with mlflow_server(folder, f"s3://{BUCKET}/artifacts", env) as uri:
             train_env = clean_env(HEART_DATA_SOURCE=data_source, MLFLOW_TRACKING_URI=uri, **env)

@@ -22,6 +22,7 @@ from pathlib import Path
 import mlflow
 import psutil
 
+from tests.argv import flags
 from tests.conftest import REPO, free_port
 
 #: A cheap configuration for tests that check plumbing, not model quality.
@@ -41,19 +42,23 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def embedded_flags(folder: Path) -> list[str]:
     """Flags that keep cache, SQLite store and artifacts inside ``folder``."""
-    return [
-        "--cache-dir", str(folder / "cache"),
-        "--tracking-uri", f"sqlite:///{folder / 'mlflow.db'}",
-        "--artifact-root", str(folder / "mlruns"),
-    ]  # fmt: skip
+    return flags(
+        cache_dir=folder / "cache",
+        tracking_uri=f"sqlite:///{folder / 'mlflow.db'}",
+        artifact_root=folder / "mlruns",
+    )
 
 
 def run_training(
-    args: Sequence[str], env: Mapping[str, str], timeout: float = 300, check: bool = True
+    args: Sequence[str],
+    env: Mapping[str, str],
+    timeout: float = 300,
+    check: bool = True,
+    module: str = "training",
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m training ARGS`` from the repository root; output on failure."""
+    """``python -m training ARGS`` (or ``module``) from the repository root; output on failure."""
     done = subprocess.run(
-        [sys.executable, "-m", "training", *args],
+        [sys.executable, "-m", module, *args],
         cwd=REPO,
         env=dict(env),
         capture_output=True,
@@ -126,12 +131,14 @@ def mlflow_server(folder: Path, artifact_root: str, env: Mapping[str, str]) -> I
     """An MLflow tracking server (SQLite store) whose clients write artifacts to
     ``artifact_root`` themselves (``--no-serve-artifacts``); yields its URI."""
     port = free_port()
-    command = [
-        sys.executable, "-m", "mlflow", "server",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-        "--backend-store-uri", f"sqlite:///{folder / 'server.db'}",
-        "--default-artifact-root", artifact_root, "--no-serve-artifacts",
-    ]  # fmt: skip
+    command = [sys.executable, "-m", "mlflow", "server", "--no-serve-artifacts"]
+    command += flags(
+        host="127.0.0.1",
+        port=port,
+        workers=1,
+        backend_store_uri=f"sqlite:///{folder / 'server.db'}",
+        default_artifact_root=artifact_root,
+    )
     uri = f"http://127.0.0.1:{port}"
     with server(command, uri + "/health", clean_env(**env), folder / "mlflow.log", timeout=90):
         yield uri
@@ -167,12 +174,15 @@ def ray_head(log: Path, num_cpus: int = 2, timeout: float = 90) -> Iterator[RayH
     temp_dir = Path(tempfile.mkdtemp(prefix="rayh-", dir="/tmp"))  # short: socket paths
     port = free_port()
     ray = Path(sys.executable).with_name("ray")
-    command = [
-        str(ray), "start", "--head", "--block", "--port", str(port),
-        "--node-ip-address", "127.0.0.1", "--num-cpus", str(num_cpus),
-        "--include-dashboard", "false", "--disable-usage-stats", "--temp-dir", str(temp_dir),
-        *(flag for name in _RAY_PORTS for flag in (name, str(free_port()))),
-    ]  # fmt: skip
+    command = [str(ray), "start", "--head", "--block", "--disable-usage-stats"]
+    command += flags(
+        port=port,
+        node_ip_address="127.0.0.1",
+        num_cpus=num_cpus,
+        include_dashboard="false",
+        temp_dir=temp_dir,
+    )
+    command += flags(**{name: free_port() for name in _RAY_PORTS})
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -185,9 +195,12 @@ def ray_head(log: Path, num_cpus: int = 2, timeout: float = 90) -> Iterator[RayH
 
 #: Fixed-by-default ports of a Ray head, moved to free ones so that two heads never clash.
 _RAY_PORTS = (
-    "--ray-client-server-port", "--dashboard-agent-listen-port", "--dashboard-agent-grpc-port",
-    "--metrics-export-port", "--runtime-env-agent-port",
-)  # fmt: skip
+    "ray_client_server_port",
+    "dashboard_agent_listen_port",
+    "dashboard_agent_grpc_port",
+    "metrics_export_port",
+    "runtime_env_agent_port",
+)
 
 
 def _wait_text(log: Path, text: str, process: subprocess.Popen[bytes], timeout: float) -> None:

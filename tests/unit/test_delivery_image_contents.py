@@ -21,8 +21,14 @@ REPO = Path(__file__).resolve().parents[2]
 ENTRY_MODULES = {
     "predictor/Dockerfile": ["predictor.__main__", "predictor.model", "predictor.engines"],
     "transformer/Dockerfile": ["transformer.__main__", "transformer.model", "transformer.example"],
-    # The Ray image (KubeRay RayJob): the driver and the trial code.
-    "manifests/ray/Dockerfile": ["training.cli", "training.tune_cli", "training.tune_trial"],
+    # The Ray image (KubeRay RayJob): the driver, the trial code, batch scoring (job + actors).
+    "manifests/ray/Dockerfile": [
+        "training.cli",
+        "training.tune.cli",
+        "training.tune.trial",
+        "batch.cli",
+        "batch.job",
+    ],
 }
 ISOLATED_IMPORT = """
 import sys

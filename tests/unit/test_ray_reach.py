@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from training.ray_reach import (
+from training.ray_cluster.reach import (
     UnreachableError,
     address_host,
     check_address,

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from training import search_space, tune_runs
+from training.champion import PromotionRule, Scores, decide
 from training.cli import build_parser
 from training.pipelines import FAMILIES, build_pipeline
 from training.tracking import TrackingSettings
-from training.tune_cli import settings as tune_settings
-from training.tune_promote import PromotionRule, Scores, decide
+from training.tune import runs as tune_runs
+from training.tune import space as search_space
+from training.tune.cli import settings as tune_settings
 from transformer.synthetic import generate
 
 pytestmark = pytest.mark.unit

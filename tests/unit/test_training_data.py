@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import shutil
 from pathlib import Path
@@ -123,7 +124,7 @@ def test_failed_write_leaves_no_partial_cache(mirror: Path, tmp_path: Path, monk
     def crash(src: str, dst: Path) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(data.os, "replace", crash)
+    monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError, match="disk full"):
         fetch("cleveland", str(mirror), tmp_path / "cache")
     assert list((tmp_path / "cache").iterdir()) == []

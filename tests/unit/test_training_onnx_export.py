@@ -11,7 +11,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from predictor import inference
-from predictor.engines import pipeline_proba
+from predictor.engines import onnx_session_proba, pipeline_proba
 from predictor.manifest import ONNX_FILE, read, sha256_file
 from training.data import load_site
 from training.export import copy_model_dir, write_model_dir
@@ -82,15 +82,12 @@ def test_a_parity_miss_means_no_model_onnx(cleveland, tmp_path: Path, monkeypatc
     """A compiled model that is off by 1e-3 is not exported; model.json says why."""
     x, y = cleveland
     pipeline = build_pipeline("logistic_regression", seed=0).fit(x, y)
-    from training import onnx_export
-
-    real = onnx_export.onnx_session_proba
 
     def skewed(model: bytes, column: int):
-        exact = real(model, column)
+        exact = onnx_session_proba(model, column)
         return lambda m: np.clip(exact(m) + 1e-3, 0.0, 1.0)
 
-    monkeypatch.setattr(onnx_export, "onnx_session_proba", skewed)
+    monkeypatch.setattr("training.onnx_export.onnx_session_proba", skewed)
     out = tmp_path / "model"
     (out).mkdir()
     (out / ONNX_FILE).write_bytes(b"stale")  # from an earlier export: must go
@@ -121,11 +118,9 @@ def test_label_flip_at_the_threshold_is_counted(cleveland, monkeypatch) -> None:
     """0.5 vs 0.4999999 is a tiny |dp| but another label: parity fails."""
     x, y = cleveland
     pipeline = build_pipeline("logistic_regression", seed=0).fit(x, y)
-    from training import onnx_export
-
-    real = onnx_export.onnx_session_proba
     monkeypatch.setattr(
-        onnx_export, "onnx_session_proba", lambda m, c: lambda rows: real(m, c)(rows) - 1e-7
+        "training.onnx_export.onnx_session_proba",
+        lambda m, c: lambda rows: onnx_session_proba(m, c)(rows) - 1e-7,
     )
     threshold = float(pipeline_proba(pipeline)(x[:1])[0])  # row 0 sits on the threshold
     parity = check_parity(pipeline, to_onnx(pipeline, x.shape[1]), x[:1], threshold, 1)

@@ -17,8 +17,8 @@ from mlflow.tracking import MlflowClient
 from ray import tune
 
 from training.evaluate import CVSettings, evaluate
-from training.search_space import trial_params
 from training.tracking import log_evaluation
+from training.tune.space import trial_params
 
 #: The metric Tune optimises (mean CV ROC-AUC, higher is better).
 METRIC = "roc_auc"

@@ -20,7 +20,7 @@ from ray import tune
 from training.tracking import TrackingSettings, cv_params
 
 if TYPE_CHECKING:
-    from training.tune import TuneSettings
+    from training.tune.search import TuneSettings
 
 EXPERIMENT_TAG = "ray_experiment"
 NAME_PREFIX = "heart-tune-"

@@ -22,13 +22,16 @@ import pandas as pd
 
 from predictor import inference, storage
 from serving.problems import Problem, ValidationError
-from transformer.contract import BY_NAME
+from transformer.contract import BY_NAME, LABELS
 from transformer.validation import columns_to_matrix
 
 #: The input row number (0-based, in file order) carried through to both outputs.
 ROW = "row"
+#: The transformer's v2 outputs: ``risk`` (P(disease), FP32) and ``label``
+#: (``"disease"`` / ``"no disease"``), with the same names and values.
 SCORED_COLUMNS = (ROW, "risk", "label")
 REJECTED_COLUMNS = (ROW, "reason")
+_LABELS = np.array(LABELS, dtype=object)
 
 
 def header_problems(columns: Sequence[str]) -> list[Problem]:
@@ -48,8 +51,9 @@ class BatchScorer:
     """Validate and score pandas batches with one loaded, verified model.
 
     A batch holds :data:`ROW`, any contract fields and ``keep`` columns; the
-    result holds, per input row, ``risk`` and ``label`` (valid rows) or
-    ``reason`` (rejected rows, ``risk`` NaN and ``label`` -1).
+    result holds, per input row, ``risk`` and ``label`` as the transformer
+    answers them (valid rows) or ``reason`` (rejected rows, ``risk`` NaN and
+    ``label`` None).
     """
 
     def __init__(self, model_dir: str | Path, engine: str, keep: Sequence[str] = ()) -> None:
@@ -63,12 +67,14 @@ class BatchScorer:
         reasons = _row_reasons(columns, rows)
         valid = np.array([r not in reasons for r in range(len(batch))], dtype=bool)
         risk = np.full(len(batch), np.nan, dtype=np.float32)
-        label = np.full(len(batch), -1, dtype=np.int32)
+        label = np.full(len(batch), None, dtype=object)
         if valid.any():
-            subset = {name: [v for v, ok in zip(values, valid, strict=True) if ok]
-                      for name, values in columns.items()}  # fmt: skip
+            subset = {
+                name: [v for v, ok in zip(values, valid, strict=True) if ok]
+                for name, values in columns.items()
+            }
             prediction = inference.predict(self.model, columns_to_matrix(subset, int(valid.sum())))
-            risk[valid], label[valid] = prediction.probability, prediction.label
+            risk[valid], label[valid] = prediction.probability, _LABELS[prediction.label]
         out = pd.DataFrame({ROW: rows, "risk": risk, "label": label})
         out["reason"] = [reasons.get(i) for i in range(len(batch))]
         for name in self.keep:

@@ -6,6 +6,8 @@ The plain pandas backend runs the same BatchScorer as the Ray Data backend
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +15,21 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from batch.cli import main
+from batch.scorer import BatchScorer, split
+from batch.tables import Outputs, ScoreInputError, read_input
 from predictor import inference
-from training.cli import main
-from training.score import BatchScorer, split
-from training.score_io import Outputs, ScoreInputError, read_input
+from predictor.manifest import read
+from tests.argv import flags
+from transformer.contract import LABELS
 from transformer.synthetic import generate, to_records
 
 pytestmark = pytest.mark.unit
+
+
+def score(**values: object) -> int:
+    """``python -m batch score`` in this process, with the plain pandas backend."""
+    return main(["score", *flags(backend="pandas", **values)])
 
 
 def _records(n: int) -> pd.DataFrame:
@@ -42,9 +52,7 @@ def test_every_row_is_scored_or_rejected_with_its_reason(
     path = tmp_path / "in.csv"
     _with_bad_rows(40).to_csv(path, index=False)
     out = tmp_path / "scores.csv"
-    code = main(["score", "--input", str(path), "--output", str(out),
-                 "--model-dir", str(synthetic_model_dir), "--backend", "pandas",
-                 "--batch-size", "7"])  # fmt: skip
+    code = score(input=path, output=out, model_dir=synthetic_model_dir, batch_size=7)
     assert code == 0
     scored, rejected = pd.read_csv(out), pd.read_csv(tmp_path / "scores.rejected.csv")
     assert sorted([*scored["row"], *rejected["row"]]) == list(range(40))
@@ -56,7 +64,10 @@ def test_every_row_is_scored_or_rejected_with_its_reason(
         "row 6, field 'sex': is required (missing is not allowed); allowed: 0 (female), 1 (male)"
     )
     assert "row 9, field 'chol'" in reasons[9]
-    assert set(scored["label"]) <= {0, 1} and scored["risk"].between(0, 1).all()
+    assert scored["risk"].between(0, 1).all()
+    threshold = read(synthetic_model_dir).threshold  # the transformer's words for the labels
+    assert list(scored["label"]) == [LABELS[int(r >= threshold)] for r in scored["risk"]]
+    assert set(scored["label"]) == {"disease", "no disease"}
 
 
 def test_scores_equal_the_predictor_function_on_the_same_rows(synthetic_model_dir: Path) -> None:
@@ -68,12 +79,11 @@ def test_scores_equal_the_predictor_function_on_the_same_rows(synthetic_model_di
         inference.load(synthetic_model_dir, "sklearn"), generate(500, seed=11, missing_rate=0.1)
     )
     np.testing.assert_array_equal(scored["risk"].to_numpy(), expected.probability)
-    np.testing.assert_array_equal(scored["label"].to_numpy(), expected.label)
+    assert list(scored["label"]) == [LABELS[code] for code in expected.label]
 
 
 def _score_exit(tmp_path: Path, path: Path, model: Path, capsys: pytest.CaptureFixture[str]) -> str:
-    code = main(["score", "--input", str(path), "--output", str(tmp_path / "o.csv"),
-                 "--model-dir", str(model), "--backend", "pandas"])  # fmt: skip
+    code = score(input=path, output=tmp_path / "o.csv", model_dir=model)
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1, err
     assert not (tmp_path / "o.csv").exists()
@@ -125,7 +135,7 @@ def test_keep_columns_travel_to_both_outputs(tmp_path: Path) -> None:
 
 
 def _batch(rows: range) -> tuple[pd.DataFrame, pd.DataFrame]:
-    scored = pd.DataFrame({"row": list(rows), "risk": np.float32(0.5), "label": np.int32(1)})
+    scored = pd.DataFrame({"row": list(rows), "risk": np.float32(0.5), "label": "disease"})
     return scored, pd.DataFrame({"row": pd.Series([], dtype="int64"), "reason": []})
 
 
@@ -157,9 +167,21 @@ def test_a_bad_rejected_name_fails_before_any_output_is_touched(
     _records(10).to_csv(path, index=False)
     old = tmp_path / "scores.csv"
     old.write_text("earlier results\n")
-    code = main(["score", "--input", str(path), "--output", str(old), "--rejected",
-                 str(tmp_path / "r.txt"), "--model-dir", str(synthetic_model_dir),
-                 "--backend", "pandas"])  # fmt: skip
+    rejected = tmp_path / "r.txt"
+    code = score(input=path, output=old, rejected=rejected, model_dir=synthetic_model_dir)
     assert code == 2 and "unknown format .txt" in capsys.readouterr().err
     assert old.read_text() == "earlier results\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "scores.csv"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_outputs_are_as_readable_as_any_new_file(tmp_path: Path, umask: int) -> None:
+    """Not 0600 (mkstemp's mode): the files follow the umask like any other new file."""
+    scored, rejected = tmp_path / "s.parquet", tmp_path / "s.rejected.csv"
+    previous = os.umask(umask)
+    try:
+        with Outputs(scored, rejected, pa.schema([])) as out:
+            out.write(*_batch(range(3)))
+    finally:
+        os.umask(previous)
+    assert [stat.S_IMODE(p.stat().st_mode) for p in (scored, rejected)] == [0o666 & ~umask] * 2

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -22,7 +21,9 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from training.score import ROW, header_problems
+from batch.scorer import ROW, header_problems
+from serving.problems import Problem
+from training import files
 
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -56,37 +57,45 @@ def read_input(path: Path, keep: Sequence[str] = ()) -> pd.DataFrame:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ScoreInputError(f"{path}: cannot read as {kind}: {first}") from None
     check_header(path, columns, keep)
-    frame = table.to_pandas()
+    frame: pd.DataFrame = table.to_pandas()
     frame.insert(0, ROW, range(len(frame)))
     return frame
 
 
 def check_header(path: Path, columns: Sequence[str], keep: Sequence[str]) -> None:
-    fields = [c for c in columns if c not in keep]
-    problems = [f"column {str(p).removeprefix('request, field ')}" for p in header_problems(fields)]
+    found = header_problems([c for c in columns if c not in keep])
+    problems = [_column_problem(p) for p in found]
     problems += [f"--keep column '{k}' is not in the file" for k in keep if k not in columns]
     if ROW in columns:
         problems.append(f"column '{ROW}' is reserved for the input row number: rename it")
     if problems:
-        hint = " (pass --keep NAME to carry other columns through)" if any(
-            "not a field" in p for p in problems) else ""  # fmt: skip
+        unknown = any(p.kind == "unknown_field" for p in found)
+        hint = " (pass --keep NAME to carry other columns through)" if unknown else ""
         raise ScoreInputError(f"{path}: {'; '.join(problems)}{hint}")
+
+
+def _column_problem(problem: Problem) -> str:
+    """A header problem, worded for a file: ``column 'age': is required ...``."""
+    if problem.field is None:
+        return str(problem)
+    allowed = f"; allowed: {problem.allowed}" if problem.allowed else ""
+    return f"column '{problem.field}': {problem.message}{allowed}"
 
 
 class Outputs:
     """The scored-rows and rejected-rows files, written batch by batch.
 
-    Batches go to hidden temporary files beside the outputs
-    (``.NAME.XXXX.part``); leaving the block normally renames them over the
-    outputs, leaving it with an exception (a failed batch, Ctrl-C) deletes
-    them. A failed run never leaves a partial output and never touches an
-    earlier one.
+    Batches go to hidden temporary files beside the outputs (``.tmp-*``,
+    with the mode of any new file: ``0666 & ~umask``); leaving the block
+    normally renames them over the outputs, leaving it with an exception (a
+    failed batch, Ctrl-C) deletes them. A failed run never leaves a partial
+    output and never touches an earlier one.
     """
 
     def __init__(self, scored: Path, rejected: Path, keep_schema: pa.Schema) -> None:
         self.paths = (scored, rejected)
         fixed = (
-            pa.schema([(ROW, pa.int64()), ("risk", pa.float32()), ("label", pa.int32())]),
+            pa.schema([(ROW, pa.int64()), ("risk", pa.float32()), ("label", pa.string())]),
             pa.schema([(ROW, pa.int64()), ("reason", pa.string())]),
         )
         self.schemas = tuple(pa.schema([*s, *keep_schema]) for s in fixed)
@@ -134,9 +143,7 @@ class Outputs:
 def _part_file(path: Path) -> Path:
     """A new hidden file beside ``path`` (same folder: the rename stays atomic)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(handle)
-    return Path(name)
+    return files.temp_in(path.parent)
 
 
 def _writer(path: Path, kind: str, schema: pa.Schema) -> pq.ParquetWriter | pa_csv.CSVWriter:

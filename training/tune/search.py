@@ -1,14 +1,14 @@
 """``make tune``: a Ray Tune search over both model families, then publish the best.
 
 One MLflow parent run ``tune`` (tagged with the Ray experiment's name) holds
-a child run per trial (:mod:`training.tune_trial`) and, on itself, the best
+a child run per trial (:mod:`training.tune.trial`) and, on itself, the best
 configuration refitted by :func:`training.publish.publish` and registered
-with alias ``challenger``; :mod:`training.tune_publish` then checks its
-behaviour and applies the champion rule of :mod:`training.tune_promote`
+with alias ``challenger``; :mod:`training.tune.release` then checks its
+behaviour and applies the champion rule of :mod:`training.champion`
 (exporting it to ``champion_dir`` when promoted). On a cluster,
-:mod:`training.ray_reach` first makes sure the trials can reach the MLflow
+:mod:`training.ray_cluster.reach` first makes sure the trials can reach the MLflow
 store. Search: Optuna's TPE through Ray's
-``OptunaSearch`` over :mod:`training.search_space`. An interrupted search
+``OptunaSearch`` over :mod:`training.tune.space`. An interrupted search
 (Ctrl-C, a lost driver) is resumed from Ray's experiment checkpoint with
 ``--resume``: finished trials are kept, the rest are run.
 """
@@ -26,17 +26,18 @@ from ray.tune.search import ConcurrencyLimiter
 from ray.tune.search.optuna import OptunaSearch
 from rich.console import Console
 
-from training import ray_reach, tune_publish, tune_runs
+from training.champion import PromotionRule
 from training.data import DEFAULT_CACHE, load_site
 from training.evaluate import CVSettings
 from training.external import EXTERNAL_SITES
 from training.pipelines import FAMILIES, Family
-from training.ray_session import RaySettings, node_addresses, session
-from training.search_space import param_space
+from training.ray_cluster import reach
+from training.ray_cluster.session import RaySettings, node_addresses, session
 from training.tracking import TrackingSettings, configure
-from training.tune_promote import PromotionRule
-from training.tune_publish import Release
-from training.tune_trial import METRIC, MODE, TrialSetup, run_trial
+from training.tune import release, runs
+from training.tune.release import Release
+from training.tune.space import param_space
+from training.tune.trial import METRIC, MODE, TrialSetup, run_trial
 
 
 @dataclass(frozen=True)
@@ -86,27 +87,27 @@ class TuneInterruptedError(RuntimeError):
 def run(settings: TuneSettings, console: Console) -> TuneOutcome:
     started = time.perf_counter()
     x, y = load_site("cleveland", settings.source, settings.cache_dir)
-    tracking = tune_runs.absolute(settings.tracking)
-    ray_reach.check_address(settings.ray.address, ray_reach.local_only(tracking))
+    tracking = runs.absolute(settings.tracking)
+    reach.check_address(settings.ray.address, reach.local_only(tracking))
     with session(settings.ray) as where:
-        ray_reach.check_nodes(where, node_addresses(), ray_reach.local_only(tracking))
+        reach.check_nodes(where, node_addresses(), reach.local_only(tracking))
         experiment_id = configure(tracking)
-        name = tune_runs.experiment_name(settings)
-        parent, budget = tune_runs.parent_run(name, settings, experiment_id)
+        name = runs.experiment_name(settings)
+        parent, budget = runs.parent_run(name, settings, experiment_id)
         console.print(f"tuning on {where}: experiment [bold]{name}[/] in {settings.storage}")
         setup = TrialSetup(tracking.tracking_uri, experiment_id, parent, settings.cv)
         grid = _tuner(settings, name, setup, x, y).fit()
     _check_complete(grid, budget, name)
     with mlflow.start_run(run_id=parent):
-        release = tune_publish.release(tune_publish.best(_results(grid)), x, y, settings, console)
-    return TuneOutcome(grid.experiment_path, len(grid), release, time.perf_counter() - started)
+        released = release.release(release.best(_results(grid)), x, y, settings, console)
+    return TuneOutcome(grid.experiment_path, len(grid), released, time.perf_counter() - started)
 
 
 def _tuner(
     settings: TuneSettings, name: str, setup: TrialSetup, x: np.ndarray, y: np.ndarray
 ) -> tune.Tuner:
     trainable = tune.with_parameters(run_trial, setup=setup, x=x, y=y)
-    path = tune_runs.experiment_path(settings.storage, name)
+    path = runs.experiment_path(settings.storage, name)
     if settings.resume:
         return tune.Tuner.restore(path, trainable, resume_errored=True)
     searcher = OptunaSearch(seed=settings.seed)
@@ -122,7 +123,7 @@ def _tuner(
             if settings.max_concurrent
             else searcher,
         ),
-        run_config=tune.RunConfig(name=name, storage_path=tune_runs.storage_uri(settings.storage)),
+        run_config=tune.RunConfig(name=name, storage_path=runs.storage_uri(settings.storage)),
     )
 
 
@@ -130,7 +131,7 @@ def _results(grid: tune.ResultGrid) -> list[tune.Result]:
     return [grid[i] for i in range(len(grid))]
 
 
-def _check_complete(grid: tune.ResultGrid, budget: tune_runs.Budget, name: str) -> None:
+def _check_complete(grid: tune.ResultGrid, budget: runs.Budget, name: str) -> None:
     """Raise :class:`TuneInterruptedError` when trials are missing or unfinished."""
     finished = [r for r in _results(grid) if r.metrics and METRIC in r.metrics]
     if len(grid.errors) == len(grid) and len(grid):

@@ -1,7 +1,7 @@
 """``make score``: score a file with Ray Data (default) or a plain pandas loop.
 
-Both backends run the same :class:`training.score.BatchScorer` on batches
-of the same size and write through the same :class:`training.score_io.Outputs`;
+Both backends run the same :class:`batch.scorer.BatchScorer` on batches
+of the same size and write through the same :class:`batch.tables.Outputs`;
 only the engine differs. Ray Data keeps one model per actor (one actor per
 CPU) and preserves the input order, so both write identical files.
 """
@@ -10,19 +10,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
 import sklearn
 
+from batch.scorer import BatchScorer, split
+from batch.tables import Outputs, ScoreInputError, keep_schema, read_input
 from predictor import storage
 from predictor.manifest import Manifest, verify
-from training import ray_reach
-from training.ray_session import RaySettings, node_addresses, session
-from training.score import BatchScorer, split
-from training.score_io import Outputs, ScoreInputError, keep_schema, read_input
+from training.ray_cluster import reach
+from training.ray_cluster.session import (
+    PACKAGES,
+    RaySettings,
+    cluster_cpus,
+    node_addresses,
+    session,
+)
 
 Backend = Literal["ray", "pandas"]
 BACKENDS: tuple[Backend, ...] = ("ray", "pandas")
@@ -46,11 +52,33 @@ class ScoreSettings:
 
 
 @dataclass(frozen=True)
+class Timing:
+    """Wall-clock seconds of a run, the engine's start-up apart from scoring.
+
+    ``startup``: from starting the engine to the first scored batch (Ray:
+    start or join Ray, start the actors, each loads the model; pandas: load
+    the model; both: score that batch). ``steady_rows`` rows came after it,
+    in ``steady`` seconds (outputs written). ``total`` includes reading the
+    input and verifying the model.
+    """
+
+    startup: float
+    steady_rows: int
+    steady: float
+    total: float
+
+    @property
+    def rows_per_s(self) -> float | None:
+        """Rows/s after start-up (None when everything fit in the first batch)."""
+        return self.steady_rows / self.steady if self.steady_rows and self.steady > 0 else None
+
+
+@dataclass(frozen=True)
 class ScoreOutcome:
     rows: int
     scored: int
     rejected: int
-    seconds: float
+    timing: Timing
     manifest: Manifest
 
 
@@ -62,19 +90,25 @@ def default_rejected(output: Path) -> Path:
 def run(settings: ScoreSettings) -> ScoreOutcome:
     started = time.perf_counter()
     if settings.backend == "ray":
-        ray_reach.check_address(settings.ray.address, _local_only(settings.model_dir))
+        reach.check_address(settings.ray.address, _local_only(settings.model_dir))
     manifest = verify(storage.fetch(settings.model_dir), sklearn.__version__)
     frame = read_input(settings.input, settings.keep)
     if frame.empty:
         raise ScoreInputError(f"{settings.input}: the file has no rows")
+    engine = time.perf_counter()
     batches = _ray(frame, settings) if settings.backend == "ray" else _plain(frame, settings)
+    first: tuple[float, int] | None = None  # when the first batch came back, and its rows
     with Outputs(settings.output, settings.rejected, keep_schema(frame, settings.keep)) as out:
         for result in batches:
+            first = first or (time.perf_counter(), len(result))
             out.write(*split(result, settings.keep))
         scored, rejected = out.counts
         if scored + rejected != len(frame):  # never silently drop a row (nor write the files)
             raise RuntimeError(f"{len(frame)} rows in, {scored} scored + {rejected} rejected out")
-    return ScoreOutcome(len(frame), scored, rejected, time.perf_counter() - started, manifest)
+    done = time.perf_counter()
+    first_at, first_rows = first or (done, len(frame))
+    timing = Timing(first_at - engine, len(frame) - first_rows, done - first_at, done - started)
+    return ScoreOutcome(len(frame), scored, rejected, timing, manifest)
 
 
 def _plain(frame: pd.DataFrame, settings: ScoreSettings) -> Iterator[pd.DataFrame]:
@@ -87,13 +121,13 @@ def _ray(frame: pd.DataFrame, settings: ScoreSettings) -> Iterator[pd.DataFrame]
     import ray
     import ray.data
 
-    with session(settings.ray) as where:
-        ray_reach.check_nodes(where, node_addresses(), _local_only(settings.model_dir))
+    with session(replace(settings.ray, packages=(*PACKAGES, "batch"))) as where:
+        reach.check_nodes(where, node_addresses(), _local_only(settings.model_dir))
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True
         step = settings.batch_size
         blocks = [frame.iloc[i : i + step] for i in range(0, len(frame), step)]
-        actors = max(1, min(len(blocks), int(ray.cluster_resources().get("CPU", 1))))
+        actors = max(1, min(len(blocks), cluster_cpus()))
         dataset = ray.data.from_pandas(blocks).map_batches(
             BatchScorer,
             fn_constructor_kwargs={

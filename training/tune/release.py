@@ -5,7 +5,7 @@ as ``make train``) is re-evaluated and refitted by
 :func:`training.publish.publish` into the tune run, registered with alias
 ``challenger`` and exported to ``model_dir``. Its exported ``model/`` then
 goes through the behavioural checks and the champion rule
-(:mod:`training.tune_promote`); when promoted, the registry alias moves and
+(:mod:`training.champion`); when promoted, the registry alias moves and
 the model is copied to ``champion_dir`` (``artifacts/model``, what serving,
 ``make demo`` and the upload use), so the two never disagree.
 """
@@ -22,17 +22,17 @@ from ray import tune
 from rich.console import Console
 
 from training.behaviour import check_model_dir
+from training.champion import CHALLENGER, Decision, PromotionRule, Scores, apply
 from training.evaluate import CVResult, evaluate
 from training.export import copy_model_dir
 from training.external import load_external
 from training.publish import Published, publish
-from training.search_space import trial_params
 from training.tracking import MODEL_NAME
-from training.tune_promote import CHALLENGER, Decision, PromotionRule, Scores, apply
-from training.tune_trial import METRIC
+from training.tune.space import trial_params
+from training.tune.trial import METRIC
 
 if TYPE_CHECKING:
-    from training.tune import TuneSettings
+    from training.tune.search import TuneSettings
 
 
 @dataclass(frozen=True)
