@@ -16,8 +16,16 @@ Unsafe steps are refused with the reason. Exit codes, for automation:
     2  usage error (bad flags)
     3  refused: unsafe transition (message says why)
     4  timed out waiting for the change to roll out
-    5  the rollout failed (the canary cannot become ready)
+    5  the rollout failed (the canary cannot become ready, or KServe moved the
+       stable share off the version that served before the canary)
     6  the InferenceService or the cluster cannot be reached
+    7  the API server denied the change (an admission webhook's message, a
+       schema error or missing permission; printed as the server gave it)
+
+Standard mode (``spec.canary[]``) needs KServe >= v0.21.0, the first release
+whose HTTPRoute sends the canary its trafficPercent (kserve/kserve#5912); with
+v0.20 the canary Deployment runs but gets no traffic. ``start`` reads the
+controller's image tag and refuses an older KServe.
 """
 
 from __future__ import annotations
@@ -29,7 +37,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from delivery.isvc import CanaryState, Phase, deployment_mode, stable_revision
-from delivery.kube import IsvcClient, KubeError, RolloutFailedError, WaitTimeoutError
+from delivery.kube import (
+    DeniedError,
+    IsvcClient,
+    KubeError,
+    RolloutFailedError,
+    WaitTimeoutError,
+)
 from delivery.patches import (
     Patch,
     UnsafeTransitionError,
@@ -42,6 +56,9 @@ from delivery.rollout import target_for
 from delivery.state import interpret
 
 EXIT_OK, EXIT_USAGE, EXIT_REFUSED, EXIT_TIMEOUT, EXIT_FAILED, EXIT_UNREACHABLE = 0, 2, 3, 4, 5, 6
+EXIT_DENIED = 7
+#: The first KServe release whose HTTPRoute gives Standard canaries their share.
+STANDARD_CANARY_MIN_KSERVE = (0, 21, 0)
 
 
 @dataclass(frozen=True)
@@ -64,6 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--namespace", "-n", default="heart")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for Ready")
     parser.add_argument("--context", default=None, help="kubeconfig context (default: current)")
+    parser.add_argument(
+        "--kserve-namespace",
+        default="kserve",
+        help="where KServe's controller runs (its image tag gives the KServe version)",
+    )
+    parser.add_argument(
+        "--skip-kserve-version-check",
+        action="store_true",
+        help="Standard mode: start a canary although the controller is older than v0.21.0 "
+        "(its Deployment then gets no traffic)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("start", help="roll out a new model version to a share of traffic")
     start.add_argument("--model-uri", required=True, help="storageUri of the new model/")
@@ -118,6 +146,9 @@ def run(args: argparse.Namespace, settings: Settings, client: IsvcClient) -> int
 
 def _plan(args: argparse.Namespace, isvc: dict[str, Any], client: IsvcClient) -> list[Patch]:
     if args.command == "start":
+        if deployment_mode(isvc) == "Standard" and not args.skip_kserve_version_check:
+            image = client.controller_image(args.kserve_namespace, "kserve-controller-manager")
+            check_standard_canary_support(image)
         return plan_start(
             isvc, args.model_uri, args.percent, bypass_transformer=args.bypass_transformer
         )
@@ -126,11 +157,70 @@ def _plan(args: argparse.Namespace, isvc: dict[str, Any], client: IsvcClient) ->
     return plan_rollback(isvc, _stable_uri(isvc, client))
 
 
+def check_standard_canary_support(image: str | None) -> None:
+    """Refuse a Standard canary on a KServe older than v0.21.0 (no HTTPRoute weights)."""
+    tag = image.rsplit(":", 1)[-1] if image and ":" in image else ""
+    version = _semver(tag)
+    if version is None:
+        print(
+            f"warning: cannot tell KServe's version (controller image {image or 'not readable'}); "
+            "Standard canaries need v0.21.0 or later (kserve/kserve#5912)",
+            file=sys.stderr,
+        )
+        return
+    if version < STANDARD_CANARY_MIN_KSERVE:
+        raise UnsafeTransitionError(
+            f"this cluster runs KServe {tag}: Standard-mode canaries get "
+            "their trafficPercent from KServe v0.21.0 on (HTTPRoute weights, kserve/kserve#5912); "
+            "before that the canary Deployment runs but receives no traffic. Upgrade KServe, or "
+            "pass --skip-kserve-version-check to start it anyway"
+        )
+
+
+def _semver(tag: str) -> tuple[int, int, int] | None:
+    parts = tag.lstrip("v").split("-", 1)[0].split(".")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return None
+    return int(parts[0]), int(parts[1]), int(parts[2])
+
+
 def _stable_uri(isvc: dict[str, Any], client: IsvcClient) -> str | None:
-    """Knative, canary running: the model of the revision serving the stable share."""
-    running = interpret(isvc).phase is not Phase.STABLE
-    revision = stable_revision(isvc) if running and deployment_mode(isvc) == "Knative" else None
-    return stable_uri_of(client.revision(revision)) if revision else None
+    """Knative, canary running: the model that served all traffic before the canary.
+
+    That is the newest ready revision serving another model than the canary's
+    (each CLI step makes a new revision or promotes the newest one). KServe's
+    ``prev`` route normally points to it; when KServe moved its record back
+    (see :func:`delivery.rollout.moved_stable`) the route points to an older
+    revision, and the rollback says so and restores the model from history.
+    """
+    if interpret(isvc).phase is Phase.STABLE or deployment_mode(isvc) != "Knative":
+        return None
+    canary_uri = (isvc.get("spec", {}).get("predictor", {}).get("model") or {}).get("storageUri")
+    history = [r for r in client.revisions() if _revision_ready(r)]
+    history.sort(key=_generation, reverse=True)
+    before = next((r for r in history if stable_uri_of(r) not in (None, canary_uri)), None)
+    routed = stable_revision(isvc)
+    if before is None:
+        return stable_uri_of(client.revision(routed)) if routed else None
+    name = before["metadata"]["name"]
+    if routed and routed != name:
+        print(
+            f"note: KServe routes the stable share to {routed}, but {name} "
+            f"({stable_uri_of(before)}) served all traffic before the canary: restoring that",
+            file=sys.stderr,
+        )
+    return stable_uri_of(before)
+
+
+def _revision_ready(revision: dict[str, Any]) -> bool:
+    conditions = (revision.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def _generation(revision: dict[str, Any]) -> int:
+    labels = revision.get("metadata", {}).get("labels") or {}
+    value = labels.get("serving.knative.dev/configurationGeneration", "0")
+    return int(value) if value.isdigit() else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -151,6 +241,7 @@ _FAILURES: dict[type[Exception], tuple[str, int]] = {
     WaitTimeoutError: ("timeout", EXIT_TIMEOUT),
     RolloutFailedError: ("rollout failed", EXIT_FAILED),
     KubeError: ("cluster", EXIT_UNREACHABLE),
+    DeniedError: ("denied", EXIT_DENIED),
 }
 
 

@@ -90,12 +90,24 @@ def _refuse_transformer_bypass(isvc: dict[str, Any], bypass: bool) -> None:
         )
 
 
+#: The stable predictor's fields a Standard canary may carry. KServe builds the
+#: canary Deployment from a copy of the stable predictor with these merged over
+#: it (components/predictor.go ``buildCanaryPredictor``), and its validator
+#: refuses a canary that sets maxReplicas, scaleMetric, scaleTarget,
+#: autoScaling or workerSpec (inference_service_validation.go
+#: ``validateCanarySpecs``). minReplicas is left out too: KServe then gives the
+#: canary ceil(stable minReplicas x percent) replicas and takes as many from the
+#: stable Deployment (predictor.go ``canaryReplicaCount``); a copied minReplicas
+#: would take them all.
+CANARY_PREDICTOR_FIELDS = ("serviceAccountName",)
+
+
 def _standard_start(isvc: dict[str, Any], model_uri: str, percent: int, bypass: bool) -> Patch:
     _refuse_transformer_bypass(isvc, bypass)
-    predictor = copy.deepcopy(isvc["spec"]["predictor"])
-    predictor["name"] = canary_name(isvc, model_uri)
-    predictor.setdefault("model", {})["storageUri"] = model_uri
-    predictor.pop("canaryTrafficPercent", None)
+    stable = isvc["spec"]["predictor"]
+    predictor: dict[str, Any] = {"name": canary_name(isvc, model_uri)}
+    predictor.update({k: copy.deepcopy(stable[k]) for k in CANARY_PREDICTOR_FIELDS if k in stable})
+    predictor["model"] = {**copy.deepcopy(stable.get("model") or {}), "storageUri": model_uri}
     return {"spec": {"canary": [{"trafficPercent": percent, "predictor": predictor}]}}
 
 
@@ -116,6 +128,9 @@ def canary_name(isvc: dict[str, Any], model_uri: str) -> str:
 def plan_promote(isvc: dict[str, Any]) -> list[Patch]:
     """Send all traffic to the canary and make it the stable version."""
     state = interpret(isvc)
+    percent = isvc.get("spec", {}).get("predictor", {}).get("canaryTrafficPercent")
+    if state.phase is Phase.STABLE and state.mode == "Knative" and percent is not None:
+        return [{"spec": {"predictor": {"canaryTrafficPercent": None}}}]  # a stale percent
     if state.phase is Phase.STABLE:
         raise UnsafeTransitionError("no canary is running: nothing to promote")
     if state.phase is not Phase.ROLLING:

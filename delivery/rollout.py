@@ -35,6 +35,9 @@ class Target:
     percent: int | None  # the canary's share; None = no canary
     canary: str | None = None  # Standard: the spec.canary[] predictor name
     replaced_revision: str | None = None  # Knative: latestCreatedRevision the patch supersedes
+    #: Knative: the revision that must keep the stable share (latestRolledoutRevision
+    #: read before patching; KServe can move it back, see :func:`failure`).
+    stable_revision: str | None = None
 
 
 def merge_patch(document: Any, patch: Any) -> Any:
@@ -64,7 +67,10 @@ def target_for(isvc: dict[str, Any], patch: dict[str, Any]) -> Target:
     if before_spec != after_spec:
         replaced = predictor_status(isvc).get("latestCreatedRevision") or ""
     percent = after.get("spec", {}).get("predictor", {}).get("canaryTrafficPercent")
-    return Target("Knative", percent, replaced_revision=replaced)
+    stable = None
+    if percent is not None and percent < 100:
+        stable = predictor_status(isvc).get("latestRolledoutRevision") or None
+    return Target("Knative", percent, replaced_revision=replaced, stable_revision=stable)
 
 
 def _template(isvc: dict[str, Any]) -> dict[str, Any]:
@@ -94,7 +100,38 @@ def _knative_settled(isvc: dict[str, Any], target: Target) -> bool:
         and sum(int(t.get("percent", 0)) for t in latest)
         == expected_latest_percent(predictor, target.percent)
         and sum(int(t.get("percent", 0)) for t in traffic) == 100
+        and _stable_share_kept(traffic, target)
     )
+
+
+def _stable_share_kept(traffic: list[dict[str, Any]], target: Target) -> bool:
+    """The non-latest (``prev``) route serves the revision recorded before the patch."""
+    if not target.stable_revision or (target.percent or 0) >= 100:
+        return True
+    previous = [t for t in traffic if not t.get("latestRevision") and int(t.get("percent", 0))]
+    return bool(previous) and all(t.get("revisionName") == target.stable_revision for t in previous)
+
+
+def moved_stable(isvc: dict[str, Any], target: Target) -> str | None:
+    """KServe moved ``latestRolledoutRevision`` off the revision recorded before
+    the patch. Its status propagation does so when the Route shows the new split
+    over the old revision before the Configuration has created the new one
+    (kserve v0.20.0 inference_service_status.go ``PropagateStatus``, the
+    "rolled back" branch; Knative service.go propagates Route and Configuration
+    status separately), and then routes the stable share to the revision rolled
+    out before that one: the model before the last promotion."""
+    if not target.stable_revision:
+        return None
+    predictor = predictor_status(isvc)
+    now = predictor.get("latestRolledoutRevision")
+    if now and now != target.stable_revision:
+        return (
+            f"KServe moved latestRolledoutRevision from {target.stable_revision} to {now}, so "
+            f"the stable share goes to {now}, not to {target.stable_revision} which served all "
+            "traffic before the canary; run `rollback`: it restores the model of "
+            f"{target.stable_revision}"
+        )
+    return None
 
 
 def _standard_settled(isvc: dict[str, Any], target: Target) -> bool:
@@ -117,9 +154,63 @@ def failure(isvc: dict[str, Any], target: Target) -> str | None:
         created = predictor_status(isvc).get("latestCreatedRevision")
         if created in (None, target.replaced_revision):
             return None  # the new revision does not exist yet: old failures are not ours
+    moved = moved_stable(isvc, target)
+    if moved:
+        return moved
     if target.mode == "Standard" and target.canary is None:
         return None
     state = interpret(isvc)
     if state.phase is Phase.FAILED:
         return state.reason or "the canary failed"
+    return None
+
+
+#: Pod container states that waiting does not cure (kubelet reasons).
+STUCK_REASONS = {
+    "CrashLoopBackOff",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+}
+
+
+def workload_failure(deployment: dict[str, Any] | None, pods: list[dict[str, Any]]) -> str | None:
+    """Standard mode: why the canary's Deployment cannot become available.
+
+    KServe v0.20.0 reports a canary only as ``ready`` true/false with the
+    ``CanaryPredictorReady`` reasons AllCanariesReady, CanariesNotReady and
+    Stopped (components/predictor.go ``reconcileCanaryDeployments``), so a
+    crash-looping canary looks like one still starting. The Deployment and its
+    pods say it: a ProgressDeadlineExceeded or ReplicaFailure condition, a
+    container stuck in a state above, or the storage initializer (an init
+    container) terminated with an error, which KServe itself reads as
+    FailedToLoad for the stable predictor (inference_service_status.go
+    ``PropagateModelStatus``).
+    """
+    for cond in ((deployment or {}).get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
+            return f"Deployment {cond.get('reason')}: {cond.get('message', '')}".strip()
+        if cond.get("type") == "ReplicaFailure" and cond.get("status") == "True":
+            return f"Deployment {cond.get('reason', 'ReplicaFailure')}: {cond.get('message', '')}"
+    for pod in pods:
+        reason = _stuck_container(pod.get("status") or {})
+        if reason:
+            return f"pod {pod.get('metadata', {}).get('name', '')}: {reason}"
+    return None
+
+
+def _stuck_container(status: dict[str, Any]) -> str | None:
+    for kind in ("initContainerStatuses", "containerStatuses"):
+        for cs in status.get(kind) or []:
+            state = cs.get("state") or {}
+            waiting, terminated = state.get("waiting") or {}, state.get("terminated") or {}
+            last = (cs.get("lastState") or {}).get("terminated") or {}
+            if waiting.get("reason") in STUCK_REASONS:
+                detail = last.get("message") or waiting.get("message") or ""
+                return f"container {cs.get('name')} {waiting['reason']} {detail}".strip()
+            if kind == "initContainerStatuses" and terminated.get("exitCode", 0) != 0:
+                detail = terminated.get("message") or terminated.get("reason") or ""
+                return f"init container {cs.get('name')} failed: {detail}".strip()
     return None

@@ -47,14 +47,33 @@ def _knative(isvc: dict[str, Any]) -> CanaryState:
     ]
     revisions = {k: predictor[k] for k in REVISION_FIELDS if predictor.get(k)}
     percent = isvc.get("spec", {}).get("predictor", {}).get("canaryTrafficPercent")
-    return CanaryState(
-        "Knative",
-        _knative_phase(isvc, predictor, percent),
-        is_true(isvc, "Ready"),
-        percent,
-        splits,
-        revisions,
-        failure_reason(isvc, "PredictorReady", "PredictorConfigurationReady", "Ready"),
+    reason = failure_reason(isvc, "PredictorReady", "PredictorConfigurationReady", "Ready")
+    if first_rollout_took_all(predictor, percent):
+        reason = (
+            f"canaryTrafficPercent {percent} is set, but {predictor.get('latestReadyRevision')} "
+            "is the first revision rolled out, so it took all traffic (KServe splits only "
+            "against a revision rolled out before): nothing to promote or roll back; "
+            "`promote` clears the field"
+        )
+    phase = _knative_phase(isvc, predictor, percent)
+    return CanaryState("Knative", phase, is_true(isvc, "Ready"), percent, splits, revisions, reason)
+
+
+def first_rollout_took_all(predictor: dict[str, Any], percent: int | None) -> bool:
+    """A canary percent on a service whose only rolled-out revision is the latest:
+    KServe's Knative reconciler splits traffic only when a revision was rolled
+    out before (ksvc_reconciler.go ``lastRolledoutRevision != ""``), so a canary
+    overlay applied to a fresh service gives the new model 100 %, and KServe then
+    splits that revision with itself (its ``prev`` route names the latest one)."""
+    if percent is None or percent >= 100 or predictor.get("previousRolledoutRevision"):
+        return False
+    created, ready = predictor.get("latestCreatedRevision"), predictor.get("latestReadyRevision")
+    traffic = predictor.get("traffic") or []
+    return (
+        bool(created)
+        and created == ready == predictor.get("latestRolledoutRevision")
+        and any(not t.get("latestRevision") for t in traffic)
+        and all(t.get("revisionName") == created for t in traffic)
     )
 
 
@@ -68,6 +87,8 @@ def _knative_phase(isvc: dict[str, Any], predictor: dict[str, Any], percent: int
         return Phase.FAILED
     if percent is None or percent >= 100:
         return Phase.STABLE if created == ready else Phase.PENDING
+    if first_rollout_took_all(predictor, percent):
+        return Phase.STABLE
     return Phase.ROLLING if _canary_routed(predictor, percent) else Phase.PENDING
 
 

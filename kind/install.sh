@@ -2,10 +2,11 @@
 # Create the kind cluster (if missing) and install, idempotently, the pinned
 # versions in kind/versions.env: cert-manager, Knative Serving with Kourier,
 # KServe (Knative mode) and the in-cluster MinIO. Safe to re-run.
-# The steps follow KServe's own Kourier setup (test/scripts/gh-actions/
-# setup-kourier.sh, hack/setup/infra/knative/templates/knative-serving-kourier.yaml)
-# and its "Alternative Networking Layer" guide, with plain release YAML
-# instead of the Knative Operator.
+# The steps follow KServe's own Kourier setup (v0.20.0
+# hack/setup/infra/knative/templates/knative-serving-kourier.yaml and
+# hack/setup/quick-install/kserve-knative-mode-dependency-install.sh) and its
+# "Alternative Networking Layer" guide, with plain release YAML instead of the
+# Knative Operator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=kind/lib.sh
@@ -69,7 +70,10 @@ configure_knative() {
 # kserve-crds.yaml and strips the Namespace from kserve.yaml (seen on v0.20;
 # applying kserve.yaml alone fails with "no matches for kind" and "namespaces
 # kserve not found"). So: CRDs, namespace, controllers, then the cluster
-# resources (ClusterServingRuntimes...), which pass the controller's webhook.
+# resources. Those go through webhooks of more than one controller
+# (ClusterServingRuntimes: kserve-controller-manager; LLMInferenceServiceConfigs:
+# llmisvc-controller-manager, failurePolicy Fail), so every Deployment in the
+# namespace must be Available first, not only kserve-controller-manager.
 install_kserve() {
   local release="https://github.com/kserve/kserve/releases/download/$KSERVE_VERSION"
   log "KServe $KSERVE_VERSION (Knative mode)"
@@ -77,7 +81,7 @@ install_kserve() {
   kubectl wait --for=condition=Established crd/inferenceservices.serving.kserve.io --timeout="$WAIT_TIMEOUT"
   kubectl create namespace kserve --dry-run=client -o yaml | kubectl apply -f -
   kubectl apply --server-side --force-conflicts -f "$release/kserve.yaml"
-  kubectl rollout status deployment/kserve-controller-manager -n kserve --timeout="$WAIT_TIMEOUT"
+  wait_available kserve
   retry kubectl apply --server-side --force-conflicts -f "$release/kserve-cluster-resources.yaml"
   configure_kserve
 }
@@ -98,6 +102,14 @@ configure_kserve() {
   kubectl rollout status deployment/kserve-controller-manager -n kserve --timeout="$WAIT_TIMEOUT"
 }
 
+# The CRDs of the monitoring component's PodMonitors and PrometheusRule.
+install_monitoring_crds() {
+  log "Prometheus Operator CRDs ($PROMETHEUS_OPERATOR_VERSION)"
+  local crds="https://raw.githubusercontent.com/prometheus-operator/prometheus-operator/$PROMETHEUS_OPERATOR_VERSION/example/prometheus-operator-crd"
+  kubectl apply --server-side -f "$crds/monitoring.coreos.com_podmonitors.yaml" \
+    -f "$crds/monitoring.coreos.com_prometheusrules.yaml"
+}
+
 install_minio() {
   log "MinIO ($MINIO_IMAGE)"
   kubectl apply -k manifests/overlays/kind/minio
@@ -108,5 +120,6 @@ create_cluster
 install_cert_manager
 install_knative
 install_kserve
+install_monitoring_crds
 install_minio
 log "ready: make images kind-load upload-model deploy smoke"

@@ -20,11 +20,14 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from serving import profile
+
 MODEL_FILE = "model.joblib"
 ONNX_FILE = "model.onnx"
 MANIFEST_FILE = "model.json"
-#: Bumped when the manifest's fields change incompatibly (2: model.onnx).
-FORMAT_VERSION = 2
+#: Bumped when the manifest's fields change incompatibly (2: model.onnx, 3:
+#: reference_profile, which servers before it refuse as an unknown field).
+FORMAT_VERSION = 3
 _SHA256_HEX = 64
 
 
@@ -43,7 +46,9 @@ class Manifest:
     ("" when the export has none, ``onnx_error`` saying why), ``onnx_parity``
     the evidence that it answers as the Pipeline does (rows checked, max
     |dp|, label agreement at ``threshold``), ``onnx_positive_column`` the
-    column of P(disease) in its ``probabilities`` output.
+    column of P(disease) in its ``probabilities`` output. ``reference_profile``
+    describes the training rows feature by feature (:mod:`serving.profile`;
+    ``{}`` when the export had no data): the transformer scores drift against it.
     """
 
     feature_order: list[str]
@@ -62,6 +67,7 @@ class Manifest:
     onnx_positive_column: int = 1
     onnx_parity: dict[str, Any] = field(default_factory=dict)
     onnx_error: str = ""
+    reference_profile: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     def to_json(self) -> str:
@@ -111,7 +117,8 @@ class Manifest:
                 found.append(f"{name} must be a string")
         if self.onnx_positive_column not in (0, 1) or isinstance(self.onnx_positive_column, bool):
             found.append("onnx_positive_column must be 0 or 1")
-        if self.format_version not in (1, FORMAT_VERSION):
+        found += profile.problems(self.reference_profile, order if isinstance(order, list) else [])
+        if self.format_version not in (1, 2, FORMAT_VERSION):
             found.append(f"format_version {self.format_version} is not one this server reads")
         return found
 

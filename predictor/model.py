@@ -4,7 +4,8 @@
 file the engine loads (``model.onnx`` by default, never unpickled), and only
 then loads it; on any failure the model stays registered but not ready, with
 the reason in one log line and in every 503. ``predict`` calls
-:func:`predictor.inference.predict`, the same function the batch scorer uses.
+:func:`predictor.inference.predict`, the same function the batch scorer uses,
+and counts what it answers (:mod:`predictor.metrics`).
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from kserve import Model
 from kserve.logging import logger
 from kserve.protocol.infer_type import InferRequest, InferResponse
 
-from predictor import inference, storage, tensors
+from predictor import inference, metrics, storage, tensors
 from predictor.manifest import ManifestError
 from predictor.settings import PredictorSettings
-from serving import outputs
+from serving import outputs, profile, telemetry, trace
 from serving.errors import NotReadyError
 
 #: How long a request waits for a worker's model copy before a 503.
@@ -94,6 +95,8 @@ class HeartPredictor(Model):
             manifest.threshold,
             self.loaded.serving,
         )
+        metrics.loaded(self.loaded, self.name)
+        telemetry.readiness(True)
         self.not_ready_reason = ""
         self.ready = True
         return True
@@ -112,6 +115,7 @@ class HeartPredictor(Model):
             where += f" (files at {self._local_dir})"
         detail = getattr(exc, "detail", "") or ("" if known else storage.one_line(exc))
         logger.error("refusing to load %s: %s%s", where, reason, f": {detail}" if detail else "")
+        telemetry.readiness(False)
         self.ready = False
         return False
 
@@ -127,26 +131,39 @@ class HeartPredictor(Model):
         return self._predict_v1(model, payload)
 
     def _predict_v2(self, model: inference.LoadedModel, request: InferRequest) -> InferResponse:
-        outputs.wanted(request, tensors.OUTPUTS)
-        order = model.manifest.feature_order
-        matrix = tensors.to_matrix(request, order, self.settings.max_batch_size)
-        prediction = inference.predict(model, matrix)
+        with trace.stage("decode"):
+            outputs.wanted(request, tensors.OUTPUTS)
+            order = model.manifest.feature_order
+            matrix = tensors.to_matrix(request, order, self.settings.max_batch_size)
+        prediction = self._score(model, matrix)
         version = model.manifest.model_version
-        return outputs.response(
-            request,
-            tensors.to_outputs(prediction),
-            model_name=self.name,
-            model_version=version,
-            parameters={"model_version": version, "contract_hash": model.manifest.contract_hash},
-        )
+        with trace.stage("encode"):
+            return outputs.response(
+                request,
+                tensors.to_outputs(prediction),
+                model_name=self.name,
+                model_version=version,
+                parameters={
+                    "model_version": version,
+                    "contract_hash": model.manifest.contract_hash,
+                },
+            )
+
+    def _score(self, model: inference.LoadedModel, matrix: Any) -> inference.Prediction:
+        trace.note(rows=len(matrix), model_version=model.manifest.model_version)
+        with trace.stage("model"):
+            prediction = inference.predict(model, matrix)
+        metrics.scored(model, prediction)
+        return prediction
 
     def _predict_v1(self, model: inference.LoadedModel, body: Any) -> dict[str, Any]:
         instances = body.get("instances") if isinstance(body, Mapping) else None
         if not isinstance(instances, list) or not instances:
             raise tensors.bad_request('expected {"instances": [[13 numbers], ...]} or v2')
         order = model.manifest.feature_order
-        matrix = tensors.v1_matrix(instances, order, self.settings.max_batch_size)
-        prediction = inference.predict(model, matrix)
+        with trace.stage("decode"):
+            matrix = tensors.v1_matrix(instances, order, self.settings.max_batch_size)
+        prediction = self._score(model, matrix)
         rows = zip(prediction.probability.tolist(), prediction.label.tolist(), strict=True)
         return {
             "predictions": [{"probability": p, "label": int(label)} for p, label in rows],
@@ -177,4 +194,6 @@ class HeartPredictor(Model):
             "sklearn_version": m.sklearn_version,
             "engine": self.loaded.serving,
         }
+        if m.reference_profile:  # the transformer's drift baseline
+            params["reference_profile"] = profile.compact(m.reference_profile)
         return {"versions": [m.model_version] if m.model_version else [], "parameters": params}

@@ -73,7 +73,7 @@ class PredictorSettings:
         if args.storage_timeout_seconds <= 0:
             parser.error("--storage_timeout_seconds must be > 0")
         return cls(
-            server=ServerSettings.from_args(args, metrics_dir),
+            server=ServerSettings.from_args(args, metrics_dir, "predictor"),
             model_dir=args.model_dir,
             engine=args.engine,
             max_batch_size=args.max_batch_size,

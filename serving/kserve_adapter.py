@@ -43,11 +43,23 @@ from kserve.protocol.rest.multiprocess.server import RESTServerMultiProcess, RES
 from kserve.protocol.rest.server import RESTServer
 from kserve.protocol.rest.v2_datamodels import InferenceRequest
 from kserve.protocol.rest.v2_endpoints import V2Endpoints
+from prometheus_client import multiprocess
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from serving import errors, httpguard, limits, request_id, rest, tensorchecks, v2json, versions
-from serving.errors import ServingError
+from serving import (
+    errors,
+    httpguard,
+    limits,
+    request_id,
+    rest,
+    telemetry,
+    tensorchecks,
+    trace,
+    v2json,
+    versions,
+)
+from serving.errors import InvalidRequestError, ServingError
 from serving.grpcdecode import DecodeInterceptor
 from serving.httpguard import HeadTimeoutProtocol
 from serving.jsonbody import is_json_v1, parse_json
@@ -78,6 +90,7 @@ UPSTREAM: tuple[tuple[Callable[..., Any], str], ...] = (
     (InferenceServicer.ModelReady, "97f41a95d064a543"),
     (InferenceServicer.ModelInfer, "49bf48c9159ebe9f"),
     (DataPlane.decode, "d24588584bae5b4c"),
+    (DataPlane.encode, "f8e942ffcbc6abc8"),
     (V2Endpoints.infer, "57fdb35815a30a11"),
     (InferResponse.to_rest, "94aecc96b19983f5"),
     (InferResponse.to_grpc, "d6a37d4aa1310040"),
@@ -122,10 +135,13 @@ class ReasonInterceptor(ExceptionToStatusInterceptor):
         self, ex: Exception, request_or_iterator: Any, context: Any, method_name: str
     ) -> None:
         if isinstance(ex, ServingError):
+            if isinstance(ex, InvalidRequestError):
+                telemetry.count_problems(ex.problems, ex.known)
             tag = request_id.log_tag()
             logger.warning("%s%s: %s (%s)", type(ex).__name__, tag, ex.log_text, method_name)
             await context.abort(ex.grpc_code, ex.reason)
         elif isinstance(ex, InvalidInput):
+            telemetry.count_bad_body()
             tag = request_id.log_tag()
             logger.warning("bad request%s: %s (%s)", tag, rest.loggable(ex.reason), method_name)
             await context.abort(StatusCode.INVALID_ARGUMENT, ex.reason)
@@ -153,10 +169,20 @@ class LenientDataPlane(DataPlane):
     as the v2 route does and malformed JSON gets a 400 saying where; a v2 body
     without the header is JSON (:mod:`serving.v2json`). A decoded v2 request
     takes the request's id (its own ``id`` wins, :func:`serving.request_id.adopt`),
-    and the headers KServe passes on to the model carry it too.
+    and the headers KServe passes on to the model carry it too. ``decode`` and
+    ``encode`` (``DataPlane.encode`` turns the response into its REST body)
+    are timed as the request's ``decode`` and ``encode`` stages (:mod:`serving.trace`).
     """
 
     def decode(self, body: Any, headers: Any, *args: Any, **kwargs: Any) -> Any:
+        with trace.stage("decode"):
+            return self._decode(body, headers, *args, **kwargs)
+
+    def encode(self, *args: Any, **kwargs: Any) -> Any:
+        with trace.stage("encode"):
+            return super().encode(*args, **kwargs)
+
+    def _decode(self, body: Any, headers: Any, *args: Any, **kwargs: Any) -> Any:
         protocol = kwargs.get("protocol_version", args[0] if args else "v1")
         if isinstance(body, bytes) and is_json_v1(headers, protocol):
             body = parse_json(body)
@@ -263,7 +289,8 @@ class BoundGRPCServer(GRPCServer):
     servicer and ``ExceptionToStatusInterceptor``; it is replaced whole (our
     address, :class:`MetadataServicer`, the interceptors
     :class:`serving.grpcdecode.DecodeInterceptor`,
-    :class:`serving.request_id.RequestIdInterceptor` then :class:`ReasonInterceptor`,
+    :class:`serving.request_id.RequestIdInterceptor`,
+    :class:`serving.telemetry.TelemetryInterceptor` then :class:`ReasonInterceptor`,
     and grpc's own limits from :func:`serving.limits.grpc_options`).
     """
 
@@ -274,6 +301,8 @@ class BoundGRPCServer(GRPCServer):
         limits: Limits,
         repository: Repository,
         message_lengths: tuple[int, int],
+        server_name: str = "server",
+        log_requests: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -281,6 +310,7 @@ class BoundGRPCServer(GRPCServer):
         self._limits = limits
         self._repository = repository
         self._message_lengths = message_lengths
+        self._telemetry = telemetry.TelemetryInterceptor(server_name, log_requests)
 
     async def start(self, max_workers: int) -> None:
         servicer = MetadataServicer(self._data_plane, self._repository)
@@ -289,6 +319,7 @@ class BoundGRPCServer(GRPCServer):
             interceptors=(
                 DecodeInterceptor(),
                 request_id.RequestIdInterceptor(),
+                self._telemetry,
                 ReasonInterceptor(),
             ),
             options=limits.grpc_options(self._limits, *self._message_lengths),
@@ -309,8 +340,9 @@ class BoundRESTServer(RESTServer):
     (ours adds a request-head deadline, :class:`serving.httpguard.HeadTimeoutProtocol`);
     ``_register_endpoints`` and ``_add_exception_handlers`` are extended (ours
     first, so they take precedence; no handler answers with an exception's
-    class name); ``_add_middlewares`` adds :class:`serving.httpguard.BodyGuard`
-    and, outermost, :class:`serving.request_id.RequestIdMiddleware`;
+    class name); ``_add_middlewares`` adds :class:`serving.request_id.RequestIdMiddleware`
+    (outermost), inside it :class:`serving.telemetry.RequestMiddleware`
+    (metrics and the request log line), inside that :class:`serving.httpguard.BodyGuard`;
     ``start``/``run`` silence FastAPI's per-request ``ORJSONResponse``
     deprecation warning first. KServe's v2 router answers the version routes
     501 and has no ``/v2/`` (the OpenAPI document's server metadata path): ours
@@ -327,6 +359,8 @@ class BoundRESTServer(RESTServer):
         metrics_dir: str | None,
         limits: Limits,
         repository: Repository,
+        server_name: str = "server",
+        log_requests: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -336,6 +370,8 @@ class BoundRESTServer(RESTServer):
         self.metrics_dir = metrics_dir
         self.limits = limits
         self.repository = repository
+        self.server_name = server_name
+        self.log_requests = log_requests
 
     async def start(self) -> None:
         rest.silence_fastapi_deprecations()
@@ -349,6 +385,12 @@ class BoundRESTServer(RESTServer):
     def _add_middlewares(self, app: FastAPI) -> None:
         super()._add_middlewares(app)
         app.add_middleware(httpguard.BodyGuard, limits=self.limits)
+        # The last added runs first: the id is set before the telemetry reads it.
+        app.add_middleware(
+            telemetry.RequestMiddleware,
+            server=self.server_name,
+            log_requests=self.log_requests,
+        )
         app.add_middleware(request_id.RequestIdMiddleware)
 
     def _register_endpoints(self, app: FastAPI) -> None:
@@ -356,7 +398,7 @@ class BoundRESTServer(RESTServer):
         endpoints = V2Endpoints(dataplane, self.model_repository_extension)
 
         async def metrics(request: Request) -> Response:
-            return rest.metrics_response(request, self.metrics_dir)
+            return rest.metrics_response(request, self.metrics_dir, rest.model_deriver(dataplane))
 
         async def server_ready() -> JSONResponse:
             return await rest.server_ready(dataplane)
@@ -467,6 +509,8 @@ class PatientMultiProcess(RESTServerMultiProcess):
                 continue
             process.kill()
             await process.wait_for_termination()
+            if self._rest_server.metrics_dir:  # its live* gauges stop counting
+                multiprocess.mark_process_dead(process.pid, self._rest_server.metrics_dir)
             if self.should_exit.is_set():
                 return
             logger.warning("worker [%s] died or stopped answering: restarting it", process.pid)
@@ -487,7 +531,9 @@ class BoundModelServer(ModelServer):
     ``metrics_dir`` is the prometheus multiprocess directory when
     ``workers`` > 1 (see :func:`serving.metrics.prepare`); ``limits`` bound
     requests and connections (:mod:`serving.limits`); the model repository
-    extension answers only with ``enable_model_repository``.
+    extension answers only with ``enable_model_repository``;
+    ``server_name`` and
+    ``log_requests`` go to the request telemetry (:mod:`serving.telemetry`).
     """
 
     def __init__(
@@ -498,6 +544,8 @@ class BoundModelServer(ModelServer):
         limits: Limits | None = None,
         enable_model_repository: bool = False,
         grpc_message_lengths: tuple[int, int] = (8 << 20, 8 << 20),
+        server_name: str = "server",
+        log_requests: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -506,6 +554,8 @@ class BoundModelServer(ModelServer):
         self.limits = limits or Limits()
         self.grpc_message_lengths = grpc_message_lengths
         self.repository = Repository(self.registered_models, enable_model_repository)
+        self.server_name = server_name
+        self.log_requests = log_requests
         self.dataplane = LenientDataPlane(model_registry=self.registered_models)
 
     def start(self, models: list[BaseKServeModel]) -> None:
@@ -550,6 +600,8 @@ class BoundModelServer(ModelServer):
             metrics_dir=self.metrics_dir,
             limits=self.limits,
             repository=self.repository,
+            server_name=self.server_name,
+            log_requests=self.log_requests,
         )
 
     def _grpc(self) -> BoundGRPCServer:
@@ -563,6 +615,8 @@ class BoundModelServer(ModelServer):
             limits=self.limits,
             repository=self.repository,
             message_lengths=self.grpc_message_lengths,
+            server_name=self.server_name,
+            log_requests=self.log_requests,
         )
 
     def _register_all(self, models: list[BaseKServeModel]) -> None:

@@ -10,12 +10,15 @@ registers them (ours first, so they take precedence over KServe's routes). They:
   problems) and log counts and field names of bad requests, never a value;
 - serve model metadata with ``versions`` and ``parameters`` (contract hash,
   model version, feature order) that KServe's response model would drop;
-- aggregate ``/metrics`` across uvicorn workers (``PROMETHEUS_MULTIPROC_DIR``).
+- aggregate ``/metrics`` across uvicorn workers (``PROMETHEUS_MULTIPROC_DIR``),
+  then let the model derive values from the sums (``derive_metrics``: the
+  transformer's drift scores are computed from every worker's window).
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -26,11 +29,15 @@ from kserve.errors import InvalidInput, ModelNotFound, ModelNotReady
 from kserve.logging import logger
 from kserve.protocol.dataplane import DataPlane
 from prometheus_client import REGISTRY, CollectorRegistry, exposition, multiprocess
+from prometheus_client.metrics_core import Metric
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from serving import errors, request_id
-from serving.errors import ServingError
+from serving import errors, request_id, telemetry
+from serving.errors import InvalidRequestError, ServingError
+
+#: Rewrites the collected metric families (sums over workers) before exposition.
+Derive = Callable[[list[Metric]], Iterable[Metric]]
 
 
 def silence_fastapi_deprecations() -> None:
@@ -55,14 +62,44 @@ def not_ready(dataplane: DataPlane, name: str) -> JSONResponse:
     return JSONResponse(status_code=503, content={"error": message})
 
 
-def metrics_response(request: Request, metrics_dir: str | None) -> Response:
-    """Prometheus exposition, summed over every worker process when ``metrics_dir`` is set."""
-    registry = REGISTRY
+def metrics_response(
+    request: Request, metrics_dir: str | None, derive: Derive | None = None
+) -> Response:
+    """Prometheus exposition, summed over every worker process when ``metrics_dir`` is set.
+
+    ``derive`` (a model's ``derive_metrics``) rewrites the families after the
+    sum, so that values computed from several counts are computed once from
+    every worker's counts.
+    """
+    source: Any = REGISTRY
     if metrics_dir:
+        source = multiprocess.MultiProcessCollector(None, path=metrics_dir)
+    registry: Any = source
+    if derive is not None:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=metrics_dir)
+        registry.register(_Derived(source, derive))
     encoder, content_type = exposition.choose_encoder(request.headers.get("accept", ""))
     return Response(content=encoder(registry), headers={"content-type": content_type})
+
+
+def model_deriver(dataplane: DataPlane) -> Derive | None:
+    """The ``derive_metrics`` of the first model that has one."""
+    for name in dataplane.model_registry.get_models():
+        derive = getattr(dataplane.model_registry.get_model(name), "derive_metrics", None)
+        if derive is not None:
+            return derive  # type: ignore[no-any-return]
+    return None
+
+
+class _Derived:
+    """A collector yielding ``derive(source's families)``."""
+
+    def __init__(self, source: Any, derive: Derive) -> None:
+        self.source = source
+        self.derive = derive
+
+    def collect(self) -> Iterable[Metric]:
+        return self.derive(list(self.source.collect()))
 
 
 async def server_ready(dataplane: DataPlane) -> JSONResponse:
@@ -110,6 +147,7 @@ async def not_v2_handler(_: Request, exc: RequestValidationError) -> JSONRespons
     errors = [e for e in exc.errors() if tuple(e.get("loc", ()))[-1:] != ("bytes",)]
     problems = [_describe(error, exc.body) for error in errors or exc.errors()]
     message = "the body is not a valid v2 inference request: " + "; ".join(problems)
+    telemetry.count_bad_body()
     logger.warning("bad request%s: %s", request_id.log_tag(), loggable(message))
     return JSONResponse(status_code=400, content={"error": message})
 
@@ -137,11 +175,14 @@ def _input_name(body: Any, loc: list[str]) -> str:
 
 
 async def invalid_input_handler(_: Request, exc: InvalidInput) -> JSONResponse:
+    telemetry.count_bad_body()
     logger.warning("bad request%s: %s", request_id.log_tag(), loggable(str(exc)))
     return JSONResponse(status_code=400, content={"error": str(exc)})
 
 
 async def serving_error_handler(_: Request, exc: ServingError) -> JSONResponse:
+    if isinstance(exc, InvalidRequestError):
+        telemetry.count_problems(exc.problems, exc.known)
     logger.warning("%s%s: %s", type(exc).__name__, request_id.log_tag(), exc.log_text)
     return JSONResponse(status_code=int(exc.status), content=exc.body())
 

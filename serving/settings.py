@@ -37,6 +37,12 @@ def server_parser(description: str, prog: str | None = None) -> argparse.Argumen
         default=False,
         help="serve the v2 model repository extension (load/unload; no credentials: keep off)",
     )
+    parser.add_argument(
+        "--log_requests",
+        action="store_true",
+        help="one JSON line per request on stdout: request id, model version, outcome,"
+        " latency per stage, rows (never a field value)",
+    )
     limits_.add_flags(parser)
     # grpc's own receive bound, as large as a REST body (KServe's default is 8 MiB).
     parser.set_defaults(
@@ -70,9 +76,14 @@ class ServerSettings:
     enable_model_repository: bool = False
     grpc_max_receive_message_length: int = limits_.DEFAULT_MAX_BODY_BYTES
     grpc_max_send_message_length: int = 8 * 1024 * 1024
+    #: "predictor" or "transformer": the ``server`` of request log lines.
+    server_name: str = "server"
+    log_requests: bool = False
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace, metrics_dir: str | None) -> ServerSettings:
+    def from_args(
+        cls, args: argparse.Namespace, metrics_dir: str | None, server_name: str = "server"
+    ) -> ServerSettings:
         if args.workers < 1:
             raise SystemExit(f"--workers must be >= 1, got {args.workers}")
         return cls(
@@ -91,6 +102,8 @@ class ServerSettings:
             enable_model_repository=args.enable_model_repository,
             grpc_max_receive_message_length=args.grpc_max_receive_message_length,
             grpc_max_send_message_length=args.grpc_max_send_message_length,
+            server_name=server_name,
+            log_requests=bool(args.log_requests),
         )
 
     def server_kwargs(self) -> dict[str, Any]:
@@ -110,4 +123,6 @@ class ServerSettings:
                 self.grpc_max_receive_message_length,
                 self.grpc_max_send_message_length,
             ),
+            "server_name": self.server_name,
+            "log_requests": self.log_requests,
         }

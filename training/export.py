@@ -3,8 +3,9 @@
 ``model.joblib`` is the fitted Pipeline alone (KServe's stock sklearn runtime
 and MLServer load it unchanged); ``model.onnx`` is the same Pipeline compiled
 and parity-checked here (:mod:`training.onnx_export`), the file our predictor
-serves without unpickling; ``model.json`` records both digests and the
-parity evidence.
+serves without unpickling; ``model.json`` records both digests, the
+parity evidence and the reference profile of the training rows (the
+transformer's drift baseline, :mod:`transformer.profile`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from predictor.manifest import (
 )
 from training import files
 from training.onnx_export import compile_pipeline
+from transformer import profile
 from transformer.contract import CONTRACT_HASH, FEATURE_NAMES
 
 
@@ -45,11 +47,11 @@ def write_model_dir(
     """Dump the fitted Pipeline, its ONNX compilation and the manifest into ``out_dir``.
 
     ``data`` (the rows the model was fitted on) joins the generated rows of
-    the ONNX parity check. ``fields`` fills the remaining :class:`Manifest`
-    fields (model_family, metrics, mlflow_run_id, model_version,
-    threshold_rule...). Files are written to temporary names first and
-    renamed, the manifest last, so a crash never leaves a directory whose
-    manifest does not describe its model.
+    the ONNX parity check and is profiled (``reference_profile``; none without
+    it). ``fields`` fills the remaining :class:`Manifest` fields (model_family,
+    metrics, mlflow_run_id, model_version, threshold_rule...). Files are
+    written to temporary names first and renamed, the manifest last, so a
+    crash never leaves a directory whose manifest does not describe its model.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp_model = files.temp_in(out_dir)
@@ -66,6 +68,7 @@ def write_model_dir(
         onnx_positive_column=compiled.positive_column,
         onnx_parity=compiled.parity.record() if compiled.parity else {},
         onnx_error=compiled.error,
+        reference_profile=profile.build(data) if data is not None and len(data) else {},
         **fields,
     )
     os.replace(tmp_model, out_dir / MODEL_FILE)

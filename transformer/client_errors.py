@@ -25,6 +25,10 @@ class PredictorUnavailableError(ServingError):
     grpc_code = StatusCode.UNAVAILABLE
 
 
+class PredictorTimeoutError(PredictorUnavailableError):
+    """The predictor did not answer in time (counted apart in the hop metrics)."""
+
+
 class PredictorRejectedError(ServingError):
     """The predictor answered with a client error; passed back as such (not logged)."""
 
@@ -69,7 +73,7 @@ _TRANSPORT = re.compile(
 def unreachable(exc: Exception) -> PredictorUnavailableError:
     """In words, not httpx's class names (a client reads this)."""
     if isinstance(exc, httpx.TimeoutException):
-        return PredictorUnavailableError("the predictor timed out")
+        return PredictorTimeoutError("the predictor timed out")
     how = "refused the connection" if isinstance(exc, httpx.ConnectError) else "is unreachable"
     return PredictorUnavailableError(f"the predictor {how}")
 
@@ -80,7 +84,9 @@ def from_http(response: httpx.Response) -> ServingError:
     except ValueError:
         message = response.text[:300]
     text = f"the predictor answered {response.status_code}: {message}"
-    if response.status_code in (502, 503, 504):
+    if response.status_code == 504:
+        return PredictorTimeoutError(text)
+    if response.status_code in (502, 503):
         return PredictorUnavailableError(text)
     if 400 <= response.status_code < 500:
         return PredictorRejectedError(text, response.status_code)
@@ -91,7 +97,7 @@ def from_grpc(exc: aio.AioRpcError, target: str) -> ServingError:
     code = exc.code()
     details = _ADDRESS.sub("the predictor", (exc.details() or "").replace(target, "the predictor"))
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return PredictorUnavailableError("the predictor timed out (DEADLINE_EXCEEDED)")
+        return PredictorTimeoutError("the predictor timed out (DEADLINE_EXCEEDED)")
     if code == grpc.StatusCode.UNAVAILABLE and _TRANSPORT.search(details):
         return PredictorUnavailableError("the predictor is unreachable (UNAVAILABLE)")
     text = f"the predictor answered {code.name}: {details}"

@@ -17,10 +17,15 @@ from transformer.contract import CONTRACT_HASH, FEATURE_NAMES, N_FEATURES
 
 @dataclass(frozen=True)
 class Handshake:
-    """Result of one check: ``reason`` is empty when the pair matches."""
+    """Result of one check: ``reason`` is empty when the pair matches.
+
+    ``profile`` is the model's reference profile as the predictor published
+    it (compact JSON, "" when its export has none): the drift baseline.
+    """
 
     reason: str
     model_version: str = ""
+    profile: str = ""
 
     @property
     def ok(self) -> bool:
@@ -52,4 +57,4 @@ async def check(client: PredictorClient, model_name: str, timeout: float) -> Han
     version = meta.parameters.get("model_version", "")
     if problems:
         return Handshake("predictor/transformer mismatch: " + "; ".join(problems), version)
-    return Handshake("", version)
+    return Handshake("", version, meta.parameters.get("reference_profile", ""))

@@ -5,21 +5,25 @@
 to the predictor, ``postprocess`` returns ``risk``, ``label`` and the model
 version. Readiness includes a cached, single-flight check of the
 predictor's metadata against the contract (:mod:`transformer.handshake`,
-:mod:`transformer.readiness`).
+:mod:`transformer.readiness`). The rows of each answered request feed the
+drift window of the model version that answered (:mod:`transformer.drift`).
 """
 
 from __future__ import annotations
 
 import asyncio
+from contextvars import ContextVar
 from typing import Any
 
+import numpy as np
 from kserve import Model
 from kserve.protocol.infer_type import InferRequest
+from prometheus_client.metrics_core import Metric
 
-from serving import outputs, request_id
+from serving import outputs, request_id, telemetry, trace
 from serving.errors import InvalidRequestError, NotReadyError
 from serving.problems import ValidationError
-from transformer import decode, handshake
+from transformer import decode, drift, handshake, hop
 from transformer.client import GrpcPredictor, RestPredictor, make_client
 from transformer.contract import CONTRACT_HASH, FEATURE_NAMES, FEATURES
 from transformer.readiness import CachedCheck
@@ -27,6 +31,8 @@ from transformer.settings import TransformerSettings
 
 #: The metadata check never waits longer than this, whatever the request timeout.
 HANDSHAKE_TIMEOUT_SECONDS = 3.0
+#: The contract matrix of the request being served (for the drift window).
+_MATRIX: ContextVar[np.ndarray | None] = ContextVar("heart_matrix", default=None)
 
 
 class HeartTransformer(Model):
@@ -41,11 +47,17 @@ class HeartTransformer(Model):
             deadline=self.timeout + 1.0,
             first=handshake.Handshake("the predictor has not been checked yet"),
         )
+        self.drift: drift.DriftTracker | None = None
+        if settings.drift_window_rows > 0:
+            self.drift = drift.DriftTracker(
+                settings.drift_window_rows, settings.drift_update_seconds, settings.server.workers
+            )
+        self._publishing: asyncio.TimerHandle | None = None
         self.ready = True
 
     def __getstate__(self) -> dict[str, Any]:
         """Worker processes get a fresh client (gRPC channels do not cross processes)."""
-        return {**self.__dict__, "_client": None}
+        return {**self.__dict__, "_client": None, "_publishing": None}
 
     @property
     def client(self) -> RestPredictor | GrpcPredictor:
@@ -83,32 +95,60 @@ class HeartTransformer(Model):
             self._client = None
 
     async def _check_predictor(self) -> handshake.Handshake:
-        return await handshake.check(self.client, self.name, self.timeout)
+        result = await handshake.check(self.client, self.name, self.timeout)
+        telemetry.readiness(result.ok)
+        if self.drift is not None and result.ok:
+            self.drift.learn(result.model_version, result.profile)
+        return result
 
     async def preprocess(self, payload: Any, headers: Any = None) -> InferRequest:
         max_rows = self.settings.max_batch_size
         try:
-            if isinstance(payload, InferRequest):
-                outputs.wanted(payload, decode.OUTPUTS)
-                matrix = decode.v2_matrix(payload, max_rows)
-            else:
-                matrix = decode.v1_matrix(payload, max_rows)
+            with trace.stage("validate"):
+                if isinstance(payload, InferRequest):
+                    outputs.wanted(payload, decode.OUTPUTS)
+                    matrix = decode.v2_matrix(payload, max_rows)
+                else:
+                    matrix = decode.v1_matrix(payload, max_rows)
         except ValidationError as exc:
             raise InvalidRequestError(exc.problems, FEATURE_NAMES) from None
+        trace.note(rows=len(matrix))
+        _MATRIX.set(matrix)
         return decode.features_request(matrix, self.name, request_id.current() or None)
 
     async def predict(self, payload: Any, headers: Any = None, response_headers: Any = None) -> Any:
         if not await self.healthy():
             raise NotReadyError(f"model {self.name} is not ready: {self.not_ready_reason}")
-        return await self.client.infer(payload)
+        return await hop.infer(self.client, payload, self.settings.predictor_protocol)
 
     async def __call__(self, body: Any, headers: Any = None, verb: Any = None) -> Any:
         response, response_headers = await super().__call__(body, headers=headers)
         risk, labels = decode.risk_and_labels(response)
         version = response.model_version or self.checks.last.model_version
-        if isinstance(body, InferRequest):
-            return decode.v2_response(risk, labels, version, body), response_headers
-        return decode.v1_response(risk, labels, version), response_headers
+        trace.note(model_version=version)
+        self._observe_drift(version)
+        with trace.stage("encode"):
+            if isinstance(body, InferRequest):
+                return decode.v2_response(risk, labels, version, body), response_headers
+            return decode.v1_response(risk, labels, version), response_headers
+
+    def _observe_drift(self, version: str) -> None:
+        matrix = _MATRIX.get()
+        if self.drift is None or matrix is None:
+            return
+        self.drift.observe(matrix, version)
+        if self.drift.due and self._publishing is None:  # publish a quiet tail too
+            loop = asyncio.get_running_loop()
+            self._publishing = loop.call_later(self.drift.update_seconds, self._publish_drift)
+
+    def _publish_drift(self) -> None:
+        self._publishing = None
+        if self.drift is not None and self.drift.due:
+            self.drift.publish()
+
+    def derive_metrics(self, families: list[Metric]) -> Any:
+        """/metrics: drift scores from the summed windows (:func:`transformer.drift.derive`)."""
+        return drift.derive(families, self.settings.drift_min_rows)
 
     def get_input_types(self) -> list[dict[str, Any]]:
         return [

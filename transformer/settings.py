@@ -29,6 +29,24 @@ def transformer_parser() -> argparse.ArgumentParser:
         default=5.0,
         help="how long a predictor metadata check stays valid for readiness",
     )
+    parser.add_argument(
+        "--drift_window_rows",
+        type=int,
+        default=2000,
+        help="rows in the per-feature drift window of each model version (0: no drift tracking)",
+    )
+    parser.add_argument(
+        "--drift_update_seconds",
+        type=float,
+        default=5.0,
+        help="how often a worker publishes its drift window to /metrics",
+    )
+    parser.add_argument(
+        "--drift_min_rows",
+        type=int,
+        default=200,
+        help="rows a window needs before its drift scores are exported",
+    )
     # KServe's default (600 s) would let a hung predictor hang our clients.
     parser.set_defaults(predictor_protocol="v2", predictor_request_timeout_seconds=10)
     return parser
@@ -69,6 +87,10 @@ class TransformerSettings:
     max_batch_size: int
     contract_check_interval_seconds: float
     use_ssl: bool = False
+    #: Drift window of the whole server (rows; 0 = off), publish period, rows before a score.
+    drift_window_rows: int = 2000
+    drift_update_seconds: float = 5.0
+    drift_min_rows: int = 200
 
     @classmethod
     def parse(
@@ -88,8 +110,12 @@ class TransformerSettings:
             parser.error("--predictor_protocol must be v2 or grpc-v2 (the predictor speaks v2)")
         if args.max_batch_size < 1:
             parser.error("--max_batch_size must be >= 1")
+        if args.drift_window_rows < 0 or args.drift_min_rows < 1:
+            parser.error("--drift_window_rows must be >= 0 and --drift_min_rows >= 1")
+        if args.drift_update_seconds <= 0:
+            parser.error("--drift_update_seconds must be > 0")
         return cls(
-            server=ServerSettings.from_args(args, metrics_dir),
+            server=ServerSettings.from_args(args, metrics_dir, "transformer"),
             predictor_host=args.predictor_host,
             predictor_protocol=args.predictor_protocol,
             timeout_seconds=float(args.predictor_request_timeout_seconds),
@@ -97,4 +123,7 @@ class TransformerSettings:
             max_batch_size=args.max_batch_size,
             contract_check_interval_seconds=args.contract_check_interval_seconds,
             use_ssl=bool(args.predictor_use_ssl),
+            drift_window_rows=args.drift_window_rows,
+            drift_update_seconds=args.drift_update_seconds,
+            drift_min_rows=args.drift_min_rows,
         )

@@ -286,7 +286,7 @@ def test_kind_images_are_local_and_skip_knative_tag_resolution(rendered: dict[st
     install = (REPO / "kind/install.sh").read_text()
     skip = re.search(r'"registries-skipping-tag-resolving":"([^"]+)"', install)
     assert skip, "kind/install.sh no longer configures Knative's tag resolution"
-    for name in ("overlays_kind", "overlays_kind-canary", "overlays_kind-stock"):
+    for name in ("overlays_kind", "overlays_kind-canary"):
         for where, container in _containers(rendered[name]):
             label = f"{name}: {where} {container['image']}"
             assert _registry(container["image"]) in skip[1].split(","), label

@@ -224,8 +224,13 @@ def revision(number: int, uri: str) -> dict[str, Any]:
                 SOURCE_URI_ANNOTATION: uri,
                 "serving.kserve.io/deploymentMode": "Knative",
             },
-            "labels": {"serving.knative.dev/configuration": "heart-predictor"},
+            "labels": {
+                "serving.knative.dev/configuration": "heart-predictor",
+                "serving.knative.dev/service": "heart-predictor",
+                "serving.knative.dev/configurationGeneration": str(number),
+            },
         },
+        "status": {"conditions": [_cond("Ready")]},
     }
 
 
@@ -332,7 +337,7 @@ def test_failed_status_explains_the_failure() -> None:
 def test_start_target_expects_a_new_revision_and_the_split() -> None:
     [patch] = plan_start(knative_stable(), V2, 10)
     target = target_for(knative_stable(), patch)
-    assert target == Target("Knative", 10, replaced_revision=REV(1))
+    assert target == Target("Knative", 10, replaced_revision=REV(1), stable_revision=REV(1))
     # the old status right after the patch is Ready, but not the rollout asked for
     assert not settled(knative_requested(), target)
     assert not settled(knative_creating(), target)
@@ -342,7 +347,7 @@ def test_start_target_expects_a_new_revision_and_the_split() -> None:
 def test_reweight_waits_for_the_new_split() -> None:
     [patch] = plan_start(knative_rolling(10), V2, 50)
     target = target_for(knative_rolling(10), patch)
-    assert target == Target("Knative", 50)
+    assert target == Target("Knative", 50, stable_revision=REV(1))
     assert not settled(knative_rolling(10), target)
     assert settled(knative_rolling(50), target)
 
@@ -350,7 +355,7 @@ def test_reweight_waits_for_the_new_split() -> None:
 def test_rollback_step_one_waits_for_the_restored_revision() -> None:
     first, second = plan_rollback(knative_rolling(), V1)
     target = target_for(knative_rolling(), first)
-    assert target == Target("Knative", 0, replaced_revision=REV(2))
+    assert target == Target("Knative", 0, replaced_revision=REV(2), stable_revision=REV(1))
     assert not settled(knative_rolling(), target)
     assert not settled(knative_rollback_zero(ready=False), target)
     assert settled(knative_rollback_zero(), target)
@@ -452,13 +457,26 @@ def test_start_refuses_unsafe_transitions(
         plan_start(isvc, uri, percent)
 
 
-def test_standard_start_copies_the_predictor_with_the_new_uri() -> None:
-    [patch] = plan_start(standard(None), V2, 20)
+def test_standard_start_copies_the_model_with_the_new_uri_only() -> None:
+    """KServe merges the canary over a copy of the stable predictor and refuses
+    a canary that sets maxReplicas, scaleMetric, scaleTarget or autoScaling; a
+    copied minReplicas would take the stable Deployment's replicas."""
+    stable = standard(None)
+    stable["spec"]["predictor"] |= {"maxReplicas": 6, "scaleMetric": "cpu", "scaleTarget": 70}
+    stable["spec"]["predictor"]["serviceAccountName"] = "heart-models"
+    [patch] = plan_start(stable, V2, 20)
     [canary] = patch["spec"]["canary"]
     assert canary["trafficPercent"] == 20
-    assert canary["predictor"]["model"]["storageUri"] == V2
-    assert canary["predictor"]["model"]["runtime"] == "heart-sklearn"
-    assert canary["predictor"]["name"] == "v2"
+    assert canary["predictor"] == {
+        "name": "v2",
+        "serviceAccountName": "heart-models",
+        "model": {
+            "modelFormat": {"name": "sklearn"},
+            "runtime": "heart-sklearn",
+            "protocolVersion": "v2",
+            "storageUri": V2,
+        },
+    }
 
 
 def test_standard_canary_after_a_promote_gets_its_own_deployment() -> None:
@@ -561,6 +579,9 @@ class ScriptedApi:
         self.gets += 1
         return self.states.pop(0) if len(self.states) > 1 else self.states[0]
 
+    def list_namespaced_custom_object(self, *args: Any, **_kw: Any) -> dict[str, Any]:
+        return {"items": list(self.revisions.values())}
+
     def patch_namespaced_custom_object(self, *args: Any) -> dict[str, Any]:
         self.patches.append(args[-1])
         return {}
@@ -616,6 +637,7 @@ def test_cli_wait_times_out_while_the_revision_is_created() -> None:
         ("WaitTimeoutError", "timeout", 4),
         ("RolloutFailedError", "rollout failed", 5),
         ("KubeError", "cluster", 6),
+        ("DeniedError", "denied", 7),
     ],
 )
 def test_main_maps_each_failure_to_its_documented_exit_code(
@@ -632,3 +654,111 @@ def test_main_maps_each_failure_to_its_documented_exit_code(
     monkeypatch.setattr(canary, "run", fail)
     assert canary.main(["status"]) == code
     assert capsys.readouterr().err.strip() == f"{prefix}: the reason"
+
+
+# --- KServe moving the stable share (item 5) --------------------------------------
+
+
+def test_start_records_the_rolled_out_revision_and_fails_when_kserve_moves_it() -> None:
+    promoted = knative_promoted()  # revision 2 (v2) rolled out, revision 1 before it
+    [patch] = plan_start(promoted, V3, 10)
+    target = target_for(promoted, patch)
+    assert target.stable_revision == REV(2)
+    moved = knative_requested(10, V3)
+    predictor = _predictor(3, 3, 1, _latest(REV(3), 10), _prev(REV(1), 90))
+    moved["status"]["components"]["predictor"] = predictor | {"previousRolledoutRevision": REV(1)}
+    assert not settled(moved, target)  # the stable share is not on revision 2
+    reason = failure(moved, target) or ""
+    assert "from heart-predictor-00002 to heart-predictor-00001" in reason and "rollback" in reason
+
+
+def test_rollback_restores_the_revision_before_the_canary_not_the_prev_route(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    moved = knative_requested(10, V3)
+    predictor = _predictor(3, 3, 1, _latest(REV(3), 10), _prev(REV(1), 90))
+    moved["status"]["components"]["predictor"] = predictor | {"previousRolledoutRevision": REV(1)}
+    revisions = {REV(n): revision(n, uri) for n, uri in ((1, V1), (2, V2), (3, V3))}
+    api = ScriptedApi([moved], revisions)
+    with pytest.raises(WaitTimeoutError):  # only the first patch matters here
+        _run(["rollback"], api, timeout=0.01)
+    assert api.patches[0]["spec"]["predictor"]["model"]["storageUri"] == V2
+    assert "served all traffic before the canary" in capsys.readouterr().err
+
+
+# --- a canary overlay on a fresh service (item 4) ----------------------------------
+
+
+def test_a_canary_percent_on_the_first_revision_reads_stable_and_promote_clears_it() -> None:
+    fresh = knative_requested(10, V2)
+    fresh["status"]["components"]["predictor"] = _predictor(
+        1, 1, 1, _latest(REV(1), 10), _prev(REV(1), 90)
+    )
+    state = interpret(fresh)
+    assert state.phase is Phase.STABLE and "first revision" in state.reason
+    assert plan_promote(fresh) == [{"spec": {"predictor": {"canaryTrafficPercent": None}}}]
+
+
+# --- Standard-mode failures (item 7) --------------------------------------------
+
+
+def _pod(waiting: str | None = None, init_exit: int = 0) -> dict[str, Any]:
+    container: dict[str, Any] = {"name": "kserve-container", "state": {"running": {}}}
+    if waiting:
+        container = {
+            "name": "kserve-container",
+            "state": {"waiting": {"reason": waiting}},
+            "lastState": {"terminated": {"exitCode": 1, "message": "sha256 mismatch"}},
+        }
+    terminated = {"exitCode": init_exit, "message": "403 Forbidden"}
+    init = {"name": "storage-initializer", "state": {"terminated": terminated}}
+    status = {"initContainerStatuses": [init], "containerStatuses": [container]}
+    return {"metadata": {"name": "heart-v2-predictor-abc"}, "status": status}
+
+
+def test_standard_workload_failures_are_read_from_the_deployment_and_pods() -> None:
+    from delivery.rollout import workload_failure
+
+    assert workload_failure({"status": {}}, [_pod()]) is None
+    assert workload_failure(None, []) is None
+    crash = workload_failure({"status": {}}, [_pod("CrashLoopBackOff")]) or ""
+    assert "CrashLoopBackOff" in crash and "sha256 mismatch" in crash
+    assert "403 Forbidden" in (workload_failure({"status": {}}, [_pod(init_exit=1)]) or "")
+    deadline = {"status": {"conditions": [{"type": "Progressing", "status": "False",
+                "reason": "ProgressDeadlineExceeded", "message": "took too long"}]}}  # fmt: skip
+    assert "ProgressDeadlineExceeded" in (workload_failure(deadline, []) or "")
+    assert workload_failure({"status": {}}, [_pod("ContainerCreating")]) is None
+
+
+# --- the Standard canary's KServe release (item 10) ------------------------------
+
+
+def test_standard_canary_needs_kserve_0_21(capsys: pytest.CaptureFixture[str]) -> None:
+    from delivery.canary import check_standard_canary_support
+
+    with pytest.raises(UnsafeTransitionError, match=r"v0\.20\.0.*v0\.21\.0"):
+        check_standard_canary_support("kserve/kserve-controller:v0.20.0")
+    check_standard_canary_support("kserve/kserve-controller:v0.21.0")
+    check_standard_canary_support("registry/kserve-controller:v0.22.1-rc0")
+    check_standard_canary_support(None)
+    assert "cannot tell KServe's version" in capsys.readouterr().err
+
+
+# --- API errors (item 8) ---------------------------------------------------------------
+
+
+def test_an_admission_denial_keeps_the_webhooks_message() -> None:
+    from kubernetes.client.exceptions import ApiException
+
+    from delivery.kube import DeniedError, KubeError, _api_error
+
+    denial = ApiException(status=400, reason="Bad Request")
+    denial.body = (
+        '{"kind":"Status","message":"admission webhook \\"inferenceservice.kserve-webhook-server'
+        '.validator\\" denied the request: canary \\"v2\\" must not set maxReplicas"}'
+    )
+    error = _api_error("inferenceservices heart/heart", denial)
+    assert isinstance(error, DeniedError)
+    assert "must not set maxReplicas" in str(error) and "400" in str(error)
+    unavailable = ApiException(status=503, reason="Service Unavailable")
+    assert isinstance(_api_error("x", unavailable), KubeError)

@@ -40,3 +40,21 @@ def test_ci_runs_the_tests_that_need_the_uci_data() -> None:
     assert "HEART_DATA_SOURCE" not in steps[data].get("env", {}), "make data fetches from UCI"
     source = steps[test].get("env", {}).get("HEART_DATA_SOURCE")
     assert source == "${{ github.workspace }}/" + _data_cache()
+
+
+def test_e2e_asserts_versions_and_shares_after_each_canary_step() -> None:
+    """A canary step only counts when the answers show it: both model versions
+    in about the canary's share, all on the new one after promote, all on the
+    stable one after rollback (delivery/traffic.py)."""
+    script = "\n".join(s.get("run", "") for s in _steps("e2e-kind.yml", "e2e"))
+    lines = [line.strip() for line in script.splitlines()]
+    expect = {
+        "make canary VERSION=v2 PERCENT=10": 'make traffic EXPECT="$MV1=90 $MV2=10"',
+        "make promote": 'make traffic EXPECT="$MV2=100"',
+        "make canary VERSION=v1 PERCENT=20": 'make traffic EXPECT="$MV2=80 $MV1=20"',
+        "make rollback": 'make traffic EXPECT="$MV2=100"',
+    }
+    for step, check in expect.items():
+        assert lines.count(step) == 1, step
+        assert lines[lines.index(step) + 1] == check, step
+    assert 'test "$code" -eq 3' in script  # make deploy refuses to undo the promote

@@ -36,6 +36,7 @@ COMPONENT_EXTRAS = {
     "loadtest": "loadtest",
     "delivery": "delivery",
     "batch": "batch",
+    "monitoring": "monitoring",
 }
 PACKAGES = {p.parent.name for p in REPO.glob("*/__init__.py")} - {"tests"}
 
