@@ -66,10 +66,18 @@ kuberay() {
   chmod -R u+w "$1"
 }
 
+prometheus_operator() {
+  log "prometheus-operator CRDs $PROMETHEUS_OPERATOR_VERSION (controller-gen on pkg/apis/monitoring/v1)"
+  (cd "$here/build/prometheus-operator" && go tool controller-gen crd:crdVersions=v1 \
+    "paths=github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1" \
+    "output:crd:dir=$1/crd")
+}
+
 command -v go >/dev/null || { log "go not found (install Go >= 1.25 or add /usr/local/go/bin to PATH)"; exit 2; }
 build_once "$cache/etcd-$ETCD_VERSION" etcd
 build_once "$cache/kubernetes-$KUBERNETES_VERSION" kubernetes
 build_once "$cache/kserve-$KSERVE_VERSION" kserve
 build_once "$cache/knative-serving-$KNATIVE_SERVING_MODULE_VERSION" knative
 build_once "$cache/kuberay-$KUBERAY_VERSION" kuberay
+build_once "$cache/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION" prometheus_operator
 echo "$cache"

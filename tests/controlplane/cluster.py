@@ -78,6 +78,7 @@ class Builds:
     kserve: Path
     knative: Path
     kuberay: Path
+    prometheus_operator: Path
 
     @classmethod
     def locate(cls) -> Builds:
@@ -88,6 +89,7 @@ class Builds:
             root / f"kserve-{v['KSERVE_VERSION']}",
             root / f"knative-serving-{v['KNATIVE_SERVING_MODULE_VERSION']}",
             root / f"kuberay-{v['KUBERAY_VERSION']}",
+            root / f"prometheus-operator-{v['PROMETHEUS_OPERATOR_VERSION']}",
         )
         missing = [str(p) for p in builds.__dict__.values() if not (p / ".complete").exists()]
         if missing:
@@ -313,8 +315,16 @@ class ControlPlane:
             for d in yaml_docs(f)
             if d.get("kind") == "CustomResourceDefinition"
         ]
-        self.apply(crds + knative)
-        self.wait_established([d["metadata"]["name"] for d in crds + knative])
+        # The monitoring component's kinds (PodMonitor, PrometheusRule), generated
+        # from prometheus-operator's API types: the overlays include them.
+        monitoring = [
+            d
+            for f in sorted((self.builds.prometheus_operator / "crd").glob("*.yaml"))
+            if f.name.endswith(("_podmonitors.yaml", "_prometheusrules.yaml"))
+            for d in yaml_docs(f)
+        ]
+        self.apply(crds + knative + monitoring)
+        self.wait_established([d["metadata"]["name"] for d in crds + knative + monitoring])
         # Knative's own config maps (KServe reads config-autoscaler, e.g. for
         # the initial scale), as serving-core.yaml installs them.
         configmaps = [
