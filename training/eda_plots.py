@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from training.plots import new_figure, save
@@ -40,6 +41,11 @@ def class_balance(frames: Mapping[str, pd.DataFrame], path: Path) -> Path:
 
 
 def distributions(frame: pd.DataFrame, path: Path, site: str = "Cleveland") -> Path:
+    """:func:`distributions_figure` written to ``path``."""
+    return save(distributions_figure(frame, site), path)
+
+
+def distributions_figure(frame: pd.DataFrame, site: str = "Cleveland") -> Figure:
     """Each feature's distribution by class, one panel per contract field.
 
     Categorical fields and small integer counts (``ca``: 0-3 vessels) are bars
@@ -69,7 +75,7 @@ def distributions(frame: pd.DataFrame, path: Path, site: str = "Cleveland") -> P
         handles, names, loc="center", fontsize=12, title=f"{site} patients", title_fontsize=12
     )
     figure.suptitle(f"Distribution of each feature by class ({site})", fontsize=14)
-    return save(figure, path)
+    return figure
 
 
 #: Integer fields with at most this many values are drawn as bars per value.
