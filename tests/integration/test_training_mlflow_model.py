@@ -1,8 +1,8 @@
 """The registered model as an MLflow user meets it, checked against the transformer.
 
 ``make train`` (small CV) logs into a real MLflow tracking server whose
-artifacts live in moto's S3 server. The champion is then used the MLflow
-ways: ``mlflow.pyfunc.load_model("models:/heart@champion")``,
+artifacts live in moto's S3 server (the session's ``s3_training``). The
+champion is then used the MLflow ways: ``mlflow.pyfunc.load_model("models:/heart@champion")``,
 ``mlflow.sklearn.load_model`` and ``mlflow models serve`` (a real process,
 ``--env-manager local``, JSON and CSV), and every answer is compared with
 the transformer's, served by real transformer and predictor processes on the
@@ -12,7 +12,9 @@ included).
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -20,7 +22,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import httpx
 import mlflow
 import numpy as np
@@ -37,14 +38,10 @@ from tests.integration.serving_fixtures import (
     wait_for,
 )
 from tests.integration.training_fixtures import (
-    SMALL_TRAIN,
+    S3Training,
     _stop_tree,
     clean_env,
     mlflow_in_process,
-    mlflow_server,
-    moto_s3,
-    run_training,
-    s3_env,
 )
 from training.data import load_site
 from transformer.contract import FEATURE_NAMES, LABELS
@@ -52,7 +49,6 @@ from transformer.synthetic import to_records
 
 pytestmark = pytest.mark.integration
 
-BUCKET = "mlflow"
 CHAMPION = "models:/heart@champion"
 #: The sklearn flavour is the Pipeline itself; the transformer's predictor runs
 #: model.onnx, proven equal to it within this bound at export (training.onnx_export).
@@ -68,27 +64,17 @@ class Trained:
 
 
 @pytest.fixture(scope="module")
-def trained(data_source: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
-    folder = tmp_path_factory.mktemp("mlflow-model")
-    with moto_s3(folder) as endpoint:
-        env = s3_env(endpoint)
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-        s3.create_bucket(Bucket=BUCKET)
-        with mlflow_server(folder, f"s3://{BUCKET}/artifacts", env) as uri:
-            client_env = {**env, "MLFLOW_TRACKING_URI": uri}
-            args = ["train", "--cache-dir", str(folder / "cache"), *SMALL_TRAIN]
-            args += ["--model-dir", str(folder / "model"), "--report-dir", str(folder / "r")]
-            run_training(args, clean_env(HEART_DATA_SOURCE=data_source, **client_env))
-            sites = [
-                load_site(s, data_source, folder / "cache")[0] for s in ("cleveland", "hungarian")
-            ]
-            rows = pd.DataFrame(np.concatenate(sites).astype(np.float64), columns=FEATURE_NAMES)
-            with mlflow_in_process(), pytest.MonkeyPatch.context() as patch:
-                for name, value in client_env.items():
-                    patch.setenv(name, value)
-                mlflow.set_tracking_uri(uri)
-                mlflow.set_registry_uri(uri)
-                yield Trained(folder, client_env, read(folder / "model"), rows)
+def trained(s3_training: S3Training, data_source: str) -> Iterator[Trained]:
+    """The session's S3 training, with this process's MLflow pointed at its server."""
+    folder = s3_training.folder
+    sites = [load_site(s, data_source, folder / "cache")[0] for s in ("cleveland", "hungarian")]
+    rows = pd.DataFrame(np.concatenate(sites).astype(np.float64), columns=FEATURE_NAMES)
+    with mlflow_in_process(), pytest.MonkeyPatch.context() as patch:
+        for name, value in s3_training.env.items():
+            patch.setenv(name, value)
+        mlflow.set_tracking_uri(s3_training.uri)
+        mlflow.set_registry_uri(s3_training.uri)
+        yield Trained(folder, s3_training.env, read(folder / "model"), rows)
 
 
 @pytest.fixture(scope="module")
@@ -143,12 +129,19 @@ def mlflow_serve(trained: Trained, tmp_path_factory) -> Iterator[str]:
     command = [str(Path(sys.executable).with_name("mlflow")), "models", "serve", "-m", CHAMPION]
     command += ["--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "-w", "1"]
     env = {k: v for k, v in clean_env(**trained.env).items() if k != "PYTHONPATH"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # uvicorn
     log = folder / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=folder, env=env, stdout=out, stderr=out)
     url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"mlflow models serve exited:\n{log.read_text()[-3000:]}")
+        return httpx.get(url + "/ping", timeout=2).status_code == 200
+
     try:
-        if not wait_for(lambda: httpx.get(url + "/ping", timeout=2).status_code == 200, 120):
+        if not wait_for(up, 120):
             raise TimeoutError(f"mlflow models serve not up:\n{log.read_text()[-3000:]}")
         yield url
     finally:
@@ -212,7 +205,7 @@ def test_the_model_runs_the_code_it_carries_without_this_project(trained, tmp_pa
         sys.meta_path[:] = [f for f in sys.meta_path if f not in editable]
         import mlflow, pandas as pd
         model = mlflow.pyfunc.load_model("{CHAMPION}")
-        frame = pd.read_json(sys.stdin, orient="split")
+        frame = pd.read_json(sys.stdin, orient="split").astype("float64")
         import transformer.validation, predictor.inference
         print(transformer.validation.__file__, predictor.inference.__file__)
         print(model.predict(frame).to_json(orient="split", index=False))
@@ -234,7 +227,7 @@ def test_the_model_runs_the_code_it_carries_without_this_project(trained, tmp_pa
     files, answer = done.stdout.strip().splitlines()[-2:]
     for path in files.split():
         assert "/code/" in path and not path.startswith(str(REPO)), path
-    got = pd.read_json(answer, orient="split")
+    got = pd.read_json(io.StringIO(answer), orient="split")
     want = mlflow.pyfunc.load_model(CHAMPION).predict(rows)
     np.testing.assert_allclose(got["risk"], want["risk"], rtol=1e-6)
     assert got["label"].tolist() == want["label"].tolist()
