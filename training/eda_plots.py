@@ -92,7 +92,7 @@ def _discrete(feature: Feature) -> bool:
 
 def _values_and_labels(feature: Feature) -> tuple[list[float], list[str]]:
     if feature.kind == "categorical":
-        labels = [textwrap.fill(text, 11, break_long_words=False) for text in feature.codes.values()]
+        labels = [textwrap.fill(t, 11, break_long_words=False) for t in feature.codes.values()]
         return [float(c) for c in feature.codes], labels
     assert feature.minimum is not None and feature.maximum is not None
     values = [float(v) for v in range(int(feature.minimum), int(feature.maximum) + 1)]

@@ -130,6 +130,7 @@ def test_logged_model_takes_named_float64_columns_and_has_both_flavours(trained_
 def test_the_run_records_one_dataset_per_site(trained_twice, data_source) -> None:
     folder, _ = trained_twice
     run = MlflowClient().get_run(read(folder / "model2").mlflow_run_id)
+    assert run.inputs is not None
     found = {d.dataset.name: d for d in run.inputs.dataset_inputs}
     present = {
         s for s in SITES if "://" in data_source or (Path(data_source) / SITES[s][0]).is_file()
@@ -138,7 +139,7 @@ def test_the_run_records_one_dataset_per_site(trained_twice, data_source) -> Non
     cleveland = found["cleveland"]
     assert cleveland.dataset.digest == SITES["cleveland"][1][:16]
     assert SITES["cleveland"][0] in cleveland.dataset.source
-    assert json.loads(cleveland.dataset.profile)["num_rows"] == 303
+    assert json.loads(str(cleveland.dataset.profile))["num_rows"] == 303
     assert {t.value for t in cleveland.tags} == {"training", "cleveland"}
 
 

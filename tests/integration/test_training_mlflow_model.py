@@ -247,8 +247,9 @@ def test_the_version_carries_tags_and_descriptions(trained) -> None:
     loso = getattr(manifest, "loso", None) or {}
     for site in loso:
         assert f"loso_{site}_roc_auc" in tags
-    assert f"{manifest.threshold:.3f}" in version.description
-    assert "models:/heart@champion" in client.get_registered_model("heart").description
+    assert f"{manifest.threshold:.3f}" in str(version.description)
+    assert "models:/heart@champion" in str(client.get_registered_model("heart").description)
     run = client.get_run(manifest.mlflow_run_id)
     assert f"heart v{manifest.model_version}" in run.data.tags["mlflow.note.content"]
+    assert run.inputs is not None
     assert {d.dataset.name for d in run.inputs.dataset_inputs} >= {"cleveland", "hungarian"}

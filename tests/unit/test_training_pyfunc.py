@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
+from mlflow.pyfunc.model import PythonModelContext
 
 from predictor import inference
 from predictor.manifest import Manifest, read
@@ -26,12 +27,18 @@ from transformer.validation import columns_to_matrix
 pytestmark = pytest.mark.unit
 
 
+def _context(model_dir: Path) -> PythonModelContext:
+    return PythonModelContext(
+        artifacts={pyfunc.MODEL_DIR_ARTIFACT: str(model_dir)}, model_config={}
+    )
+
+
 @pytest.fixture(scope="module")
 def heart_model(synthetic_model_dir: Path):
     from training.pyfunc_model import HeartModel  # the models-from-code file
 
     model = HeartModel()
-    model.load_context(SimpleNamespace(artifacts={pyfunc.MODEL_DIR_ARTIFACT: synthetic_model_dir}))
+    model.load_context(_context(synthetic_model_dir))
     return model
 
 
@@ -104,7 +111,7 @@ def test_pyfunc_refuses_a_model_trained_on_another_contract(synthetic_model_dir,
     manifest["contract_hash"] = "0" * 64
     (folder / "model.json").write_text(json.dumps(manifest))
     with pytest.raises(MlflowException, match="contract 000000000000"):
-        HeartModel().load_context(SimpleNamespace(artifacts={pyfunc.MODEL_DIR_ARTIFACT: folder}))
+        HeartModel().load_context(_context(folder))
 
 
 def test_shipped_code_is_every_project_module_the_pyfunc_imports() -> None:
