@@ -132,7 +132,7 @@ def _cv(result: CVResult) -> str:
 def describe_version(manifest: Manifest, result: CVResult, alias: str) -> str:
     """A model version's description: what it is, how it scored, how to load it."""
     return (
-        f"{manifest.model_family or result.family} Pipeline (alias {alias}): {_cv(result)};"
+        f"{manifest.model_family or result.family} Pipeline, published as {alias!r}: {_cv(result)};"
         f" decision threshold {manifest.threshold:.3f} ({manifest.threshold_rule or 'no rule'})."
         " pyfunc: 13 named float64 columns -> risk, label; sklearn flavour: predict_proba."
     )
