@@ -6,14 +6,18 @@ no pyplot, no backend chosen at import.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from training.plots import new_figure, save
-from transformer.contract import FEATURES, LABELS
+from transformer.contract import FEATURES, LABELS, Feature
 
 TARGET = "disease"
 _COLOURS = ("tab:blue", "tab:red")
@@ -29,46 +33,118 @@ def class_balance(frames: Mapping[str, pd.DataFrame], path: Path) -> Path:
         counts = [int((frames[s][TARGET] == label).sum()) for s in sites]
         ax.bar(np.arange(len(sites)) + label * width, counts, width, color=colour, label=name)
     ax.set_xticks(np.arange(len(sites)) + width / 2, sites)
-    ax.legend()
+    top = max(int((f[TARGET] == c).sum()) for f in frames.values() for c in (0, 1))
+    ax.set_ylim(0, top * 1.25)  # headroom for the legend above the bars
+    ax.legend(loc="upper center", ncols=2)
     ax.set(ylabel="patients", title="Class balance per site")
     return save(figure, path)
 
 
-def distributions(frame: pd.DataFrame, path: Path) -> Path:
-    """Each feature's distribution by class: histograms or per-code bars."""
-    figure = new_figure((15, 12))
-    axes = figure.subplots(4, 4)
-    for ax, feature in zip(axes.flat, FEATURES, strict=False):
-        by_class = [frame.loc[frame[TARGET] == c, feature.name].dropna() for c in (0, 1)]
-        if feature.kind == "categorical":
-            codes = sorted(feature.codes)
-            width = 0.4
-            for offset, (values, colour) in enumerate(zip(by_class, _COLOURS, strict=True)):
-                share = values.value_counts(normalize=True).reindex(codes, fill_value=0)
-                ax.bar(np.arange(len(codes)) + offset * width, share, width, color=colour)
-            ax.set_xticks(np.arange(len(codes)) + width / 2, [str(c) for c in codes])
-            ax.set_ylabel("share of class")
+def distributions(frame: pd.DataFrame, path: Path, site: str = "Cleveland") -> Path:
+    """:func:`distributions_figure` written to ``path``."""
+    return save(distributions_figure(frame, site), path)
+
+
+def distributions_figure(frame: pd.DataFrame, site: str = "Cleveland") -> Figure:
+    """Each feature's distribution by class, one panel per contract field.
+
+    Categorical fields and small integer counts (``ca``: 0-3 vessels) are bars
+    per value, labelled with the contract's labels; continuous fields are
+    histograms over the contract's unit. Every panel's y axis is the share of
+    each class (bars of a class sum to 1 over its measured values), so the
+    classes compare despite their sizes; missing values are counted in the
+    panel, and the legend (with each class's size) fills a spare panel.
+    """
+    figure = new_figure((16, 13))
+    axes = list(figure.subplots(4, 4).flat)
+    classes = [frame.loc[frame[TARGET] == c] for c in (0, 1)]
+    for ax, feature in zip(axes, FEATURES, strict=False):
+        by_class = [c[feature.name].dropna().to_numpy() for c in classes]
+        if _discrete(feature):
+            _bars(ax, feature, by_class)
         else:
-            ax.hist(by_class, bins=20, density=True, color=_COLOURS, alpha=0.7)
-        ax.set_title(f"{feature.name} ({feature.unit or feature.label})", fontsize=9)
-    for ax in list(axes.flat)[len(FEATURES) :]:
+            _histogram(ax, feature, by_class)
+        ax.set_title(f"{feature.label} ({feature.name})", fontsize=9)
+        ax.set_ylabel("share of class" if _discrete(feature) else "share of class per bin")
+        _note_missing(ax, frame[feature.name].isna().sum())
+    for ax in axes[len(FEATURES) :]:
         ax.axis("off")
-    figure.legend(list(LABELS), loc="lower right", fontsize=11)
-    return save(figure, path)
+    handles = [Patch(color=colour) for colour in _COLOURS]
+    names = [f"{name} (n = {len(c)})" for name, c in zip(LABELS, classes, strict=True)]
+    axes[len(FEATURES)].legend(
+        handles, names, loc="center", fontsize=12, title=f"{site} patients", title_fontsize=12
+    )
+    figure.suptitle(f"Distribution of each feature by class ({site})", fontsize=14)
+    return figure
+
+
+#: Integer fields with at most this many values are drawn as bars per value.
+_MAX_DISCRETE_VALUES = 6
+
+
+def _discrete(feature: Feature) -> bool:
+    if feature.kind == "categorical":
+        return True
+    if not feature.integer or feature.minimum is None or feature.maximum is None:
+        return False
+    return feature.maximum - feature.minimum + 1 <= _MAX_DISCRETE_VALUES
+
+
+def _values_and_labels(feature: Feature) -> tuple[list[float], list[str]]:
+    if feature.kind == "categorical":
+        labels = [textwrap.fill(t, 11, break_long_words=False) for t in feature.codes.values()]
+        return [float(c) for c in feature.codes], labels
+    assert feature.minimum is not None and feature.maximum is not None
+    values = [float(v) for v in range(int(feature.minimum), int(feature.maximum) + 1)]
+    return values, [f"{v:g}" for v in values]
+
+
+def _bars(ax: Axes, feature: Feature, by_class: list[np.ndarray]) -> None:
+    values, labels = _values_and_labels(feature)
+    width = 0.4
+    for offset, (data, colour) in enumerate(zip(by_class, _COLOURS, strict=True)):
+        share = [float(np.mean(data == v)) if len(data) else 0.0 for v in values]
+        ax.bar(np.arange(len(values)) + (offset - 0.5) * width, share, width, color=colour)
+    ax.set_xticks(np.arange(len(values)), labels, fontsize=7.5)
+    if feature.kind == "numeric":
+        ax.set_xlabel(feature.unit)
+
+
+def _histogram(ax: Axes, feature: Feature, by_class: list[np.ndarray]) -> None:
+    measured = np.concatenate(by_class)
+    bins = np.histogram_bin_edges(measured, bins=15).tolist()
+    weights = [np.full(len(data), 1 / max(len(data), 1)) for data in by_class]
+    ax.hist(by_class, bins=bins, weights=weights, color=_COLOURS, alpha=0.75)
+    ax.set_xlabel(feature.unit)
+
+
+def _note_missing(ax: Axes, missing: int) -> None:
+    if missing:
+        ax.text(
+            0.98,
+            0.97,
+            f"{missing} missing",
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=8,
+            color="dimgray",
+        )
 
 
 def missingness(frames: Mapping[str, pd.DataFrame], path: Path) -> Path:
     """Share of missing values per feature and site (after zeros-as-missing)."""
     names = [f.name for f in FEATURES]
     shares = pd.DataFrame({site: frame[names].isna().mean() for site, frame in frames.items()})
-    figure = new_figure((1.6 * len(frames) + 3, 6))
+    figure = new_figure((1.6 * len(frames) + 5.5, 6))
     ax = figure.subplots()
     image = ax.imshow(shares.to_numpy(), cmap="Reds", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(frames)), list(frames))
-    ax.set_yticks(range(len(names)), names)
+    ax.set_yticks(range(len(names)), [f"{f.label} ({f.name})" for f in FEATURES])
     for (row, col), value in np.ndenumerate(shares.to_numpy()):
-        ax.text(col, row, f"{value:.0%}", ha="center", va="center", fontsize=8)
-    figure.colorbar(image, ax=ax, label="missing")
+        colour = "white" if value > 0.6 else "black"  # readable on the dark cells
+        ax.text(col, row, f"{value:.0%}", ha="center", va="center", fontsize=8, color=colour)
+    figure.colorbar(image, ax=ax, label="share of patients with the value missing")
     ax.set_title("Missing values per site")
     return save(figure, path)
 
@@ -82,7 +158,8 @@ def correlation(frame: pd.DataFrame, path: Path) -> Path:
     ax.set_xticks(range(len(matrix)), matrix.columns, rotation=90)
     ax.set_yticks(range(len(matrix)), matrix.columns)
     for (row, col), value in np.ndenumerate(matrix.to_numpy()):
-        ax.text(col, row, f"{value:.1f}", ha="center", va="center", fontsize=6)
-    figure.colorbar(image, ax=ax)
+        colour = "white" if abs(value) > 0.6 else "black"
+        ax.text(col, row, f"{value:.1f}", ha="center", va="center", fontsize=6, color=colour)
+    figure.colorbar(image, ax=ax, label="Spearman rank correlation")
     ax.set_title("Spearman correlation (Cleveland)")
     return save(figure, path)

@@ -8,6 +8,7 @@ the best trial (alias ``challenger``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -15,17 +16,24 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
-from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 from sklearn.pipeline import Pipeline
 
-from predictor.manifest import Manifest
-from training import plots
+from predictor.manifest import MANIFEST_FILE, Manifest
+from training import files, plots, pyfunc
 from training.evaluate import CVResult
 from training.export import write_model_dir
 from training.external import Dataset, SiteScore, score_sites
 from training.pipelines import Family, build_pipeline
-from training.tracking import MODEL_NAME, cv_params, flat_params
+from training.tracking import (
+    MODEL_DESCRIPTION,
+    MODEL_NAME,
+    RUN_DESCRIPTION_TAG,
+    cv_params,
+    describe_version,
+    flat_params,
+    version_tags,
+)
 
 
 @dataclass(frozen=True)
@@ -58,8 +66,10 @@ def publish(
     only runs that share it), the CV metrics,
     external-validation metrics for ``external`` sites (``None`` = absent),
     ROC / calibration / confusion / importance plots under ``plots/``, the
-    sklearn model with signature and input example (registered as a new
-    version of ``model_name`` with ``alias``), and ``model/`` (written to
+    MLflow model (:func:`training.pyfunc.log_model`: pyfunc and sklearn
+    flavours, signature, input example), registered as a new version of
+    ``model_name`` with ``alias``, registry tags and descriptions
+    (:func:`training.tracking.version_tags`), and ``model/`` (written to
     ``out_dir`` by :func:`write_model_dir` and uploaded as an artifact).
     """
     family: Family = result.family  # type: ignore[assignment]
@@ -72,10 +82,10 @@ def publish(
         for site in sites:
             mlflow.log_metrics(site.metrics())
         _log_plots(result, pipeline, x, y, external or {})
-        version = _register(pipeline, x, model_name, alias)
-        manifest = _export(
-            result, pipeline, out_dir, x, run_id=run_id, version=version, model_name=model_name
-        )
+        manifest = _export(result, pipeline, out_dir, x, run_id=run_id, model_name=model_name)
+        version = pyfunc.log_model(pipeline, out_dir, x, model_name)
+        manifest = _stamp_version(out_dir, manifest, version)
+        _describe(model_name, version, alias, manifest, result)
         mlflow.log_artifacts(str(out_dir), "model")
     return Published(pipeline, manifest, run_id, version, out_dir, sites)
 
@@ -102,22 +112,30 @@ def _log_plots(
         mlflow.log_artifacts(tmp, "plots")
 
 
-def _register(pipeline: Pipeline, x: np.ndarray, model_name: str, alias: str) -> str:
-    complete = x[~np.isnan(x).any(axis=1)][:5]
-    info = mlflow.sklearn.log_model(
-        pipeline,
-        name="sklearn-model",
-        signature=infer_signature(complete, pipeline.predict_proba(complete)),
-        input_example=complete,
-        pyfunc_predict_fn="predict_proba",
-        pip_requirements=mlflow.sklearn.get_default_pip_requirements(include_skops=True),
-        registered_model_name=model_name,
-        # OneHotEncoder's dtype parameter; the forest's trees (our own model)
-        skops_trusted_types=["numpy.dtype", "sklearn.tree._tree.Tree"],
-    )
-    version = str(info.registered_model_version)
-    MlflowClient().set_registered_model_alias(model_name, alias, version)
-    return version
+def _stamp_version(out_dir: Path, manifest: Manifest, version: str) -> Manifest:
+    """``model.json`` with the registry version (known once the MLflow model is registered).
+
+    The copy inside the MLflow model keeps ``model_version`` empty: it was
+    logged before the registry numbered it; the model files are the same.
+    """
+    stamped = dataclasses.replace(manifest, model_version=version)
+    files.write_bytes_atomic(out_dir / MANIFEST_FILE, stamped.to_json().encode())
+    return stamped
+
+
+def _describe(
+    model_name: str, version: str, alias: str, manifest: Manifest, result: CVResult
+) -> None:
+    """Alias, registry tags and descriptions of the new version; the run's description."""
+    client = MlflowClient()
+    client.set_registered_model_alias(model_name, alias, version)
+    for key, value in version_tags(manifest, result.cv).items():
+        client.set_model_version_tag(model_name, version, key, value)
+    text = describe_version(manifest, result, alias)
+    client.update_model_version(model_name, version, description=text)
+    if not client.get_registered_model(model_name).description:
+        client.update_registered_model(model_name, description=MODEL_DESCRIPTION)
+    mlflow.set_tag(RUN_DESCRIPTION_TAG, f"Publishes {model_name} v{version}. {text}")
 
 
 def _export(
@@ -127,7 +145,6 @@ def _export(
     x: np.ndarray,
     *,
     run_id: str,
-    version: str,
     model_name: str,
 ) -> Manifest:
     metrics = {k: v for k, v in result.flat().items() if k != "threshold"}
@@ -139,7 +156,6 @@ def _export(
         threshold_rule=result.threshold_rule,
         model_family=result.family,
         model_name=model_name,
-        model_version=version,
         mlflow_run_id=run_id,
         metrics=metrics,
     )

@@ -30,7 +30,13 @@ from training.evaluate import CVResult, CVSettings, evaluate, evaluate_estimator
 from training.external import EXTERNAL_SITES, load_external
 from training.pipelines import BASELINE_THRESHOLDS, BASELINES, FAMILIES, Family, build_baseline
 from training.publish import Published, publish
-from training.tracking import MODEL_NAME, TrackingSettings, configure, log_evaluation
+from training.tracking import (
+    MODEL_NAME,
+    TrackingSettings,
+    configure,
+    log_evaluation,
+    log_site_datasets,
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,8 @@ def run(settings: TrainSettings, console: Console) -> TrainOutcome:
     external = load_external(settings.external_sites, settings.source, settings.cache_dir)
     configure(settings.tracking)
     with mlflow.start_run(run_name="train", tags={"command": "train"}):
+        log_site_datasets({"cleveland": (x, y)}, settings.source, "training")
+        log_site_datasets(external, settings.source, "evaluation")
         results, baselines = _evaluate_all(settings, x, y, console)
         champion = choose_champion(results)
         console.print(

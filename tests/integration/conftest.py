@@ -10,3 +10,4 @@ from tests.integration.serving_fixtures import (  # noqa: F401 (fixtures registe
     transformer_grpc,
     transformer_rest,
 )
+from tests.integration.training_fixtures import s3_training  # noqa: F401 (fixture registered here)

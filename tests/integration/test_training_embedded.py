@@ -13,12 +13,14 @@ from pathlib import Path
 import joblib
 import mlflow
 import numpy as np
+import pandas as pd
 import pytest
 import sklearn
 from mlflow.tracking import MlflowClient
 
 from predictor.manifest import read, sha256_file, verify
 from tests.integration.training_fixtures import SMALL_TRAIN, clean_env, embedded_flags, run_training
+from training.data import SITES
 from transformer.contract import CONTRACT_HASH, FEATURE_NAMES
 from transformer.synthetic import generate
 
@@ -101,21 +103,44 @@ def test_run_holds_plots_model_dir_and_report(trained_twice, tmp_path: Path) -> 
     assert client.list_artifacts(manifest.mlflow_run_id, "report")[0].path == "report/metrics.md"
 
 
-def test_logged_model_has_signature_example_and_serves_probabilities(trained_twice) -> None:
+def test_logged_model_takes_named_float64_columns_and_has_both_flavours(trained_twice) -> None:
     folder, _ = trained_twice
     manifest = read(folder / "model2")
     uri = "models:/heart@champion"
     info = mlflow.models.get_model_info(uri)
-    assert info.signature is not None and info.saved_input_example_info is not None
-    inputs = info.signature.inputs.to_dict()
-    assert tuple(inputs[0]["tensor-spec"]["shape"]) == (-1, 13)
-    assert inputs[0]["tensor-spec"]["dtype"] == "float32"
-    x = generate(50, seed=3)
-    served = mlflow.pyfunc.load_model(uri).predict(x)
-    exported = joblib.load(folder / "model2" / "model.joblib").predict_proba(x)
-    np.testing.assert_allclose(served, exported)
+    assert {"python_function", "sklearn"} <= set(info.flavors)
+    assert [c["name"] for c in info.signature.inputs.to_dict()] == list(FEATURE_NAMES)
+    assert {c["type"] for c in info.signature.inputs.to_dict()} == {"double"}
+    model = mlflow.pyfunc.load_model(uri)
+    example = model.input_example
+    assert list(example.columns) == list(FEATURE_NAMES) and example.isna().any(axis=None)
+    x = generate(50, seed=3, missing_rate=0.1)
+    frame = pd.DataFrame(x.astype(np.float64), columns=list(FEATURE_NAMES))
+    served = model.predict(frame)
+    proba = joblib.load(folder / "model2" / "model.joblib").predict_proba(x)[:, 1]
+    np.testing.assert_allclose(served["risk"], proba, atol=1e-5)  # ONNX parity bound
+    labels = np.where(served["risk"] >= manifest.threshold, "disease", "no disease")
+    assert served["label"].tolist() == labels.tolist()
+    pipeline = mlflow.sklearn.load_model(uri)
+    np.testing.assert_array_equal(pipeline.predict_proba(x)[:, 1], proba)
     champion = mlflow.MlflowClient().get_model_version_by_alias("heart", "champion")
     assert manifest.model_version == str(champion.version)
+
+
+def test_the_run_records_one_dataset_per_site(trained_twice, data_source) -> None:
+    folder, _ = trained_twice
+    run = MlflowClient().get_run(read(folder / "model2").mlflow_run_id)
+    assert run.inputs is not None
+    found = {d.dataset.name: d for d in run.inputs.dataset_inputs}
+    present = {
+        s for s in SITES if "://" in data_source or (Path(data_source) / SITES[s][0]).is_file()
+    }
+    assert set(found) == present and "cleveland" in found
+    cleveland = found["cleveland"]
+    assert cleveland.dataset.digest == SITES["cleveland"][1][:16]
+    assert SITES["cleveland"][0] in cleveland.dataset.source
+    assert json.loads(str(cleveland.dataset.profile))["num_rows"] == 303
+    assert {t.value for t in cleveland.tags} == {"training", "cleveland"}
 
 
 def test_every_configuration_is_a_child_run_of_the_train_run(trained_twice) -> None:
@@ -132,6 +157,9 @@ def test_every_configuration_is_a_child_run_of_the_train_run(trained_twice) -> N
         assert {"cv_roc_auc", "cv_roc_auc_ci_low", "cv_brier", "cv_sensitivity"} <= set(
             data.metrics
         )
+        assert (data.params["cv_folds"], data.params["cv_repeats"]) == ("5", "1")
+        assert data.params["cv_seed"] == "0"
+        assert "5 folds x 1 repeats" in data.tags["mlflow.note.content"]
     assert families["random_forest"].params["random_forest.n_estimators"] == "40"
     assert families["majority"].tags["baseline"] == "true"
 

@@ -11,44 +11,20 @@ import hashlib
 import json
 from urllib.parse import urlparse
 
-import boto3
 import pytest
 from mlflow.tracking import MlflowClient
 
 from predictor.manifest import read
-from tests.integration.training_fixtures import (
-    SMALL_TRAIN,
-    clean_env,
-    mlflow_server,
-    moto_s3,
-    run_training,
-    s3_env,
-)
+from tests.integration.training_fixtures import BUCKET, S3Training
 
 pytestmark = pytest.mark.integration
 
-BUCKET = "mlflow"
-
 
 @pytest.fixture(scope="module")
-def s3_training(data_source: str, tmp_path_factory: pytest.TempPathFactory):
-    folder = tmp_path_factory.mktemp("s3")
-    with moto_s3(folder) as endpoint:
-        env = s3_env(endpoint)
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        )
-        s3.create_bucket(Bucket=BUCKET)
-        with mlflow_server(folder, f"s3://{BUCKET}/artifacts", env) as uri:
-            train_env = clean_env(HEART_DATA_SOURCE=data_source, MLFLOW_TRACKING_URI=uri, **env)
-            args = ["train", "--cache-dir", str(folder / "cache"), *SMALL_TRAIN]
-            args += ["--model-dir", str(folder / "model"), "--report-dir", str(folder / "report")]
-            out = run_training(args, train_env).stdout
-            yield folder, s3, MlflowClient(tracking_uri=uri, registry_uri=uri), out
+def s3_trained(s3_training: S3Training):
+    """The session's S3 training as (folder, s3 client, MLflow client, stdout)."""
+    client = MlflowClient(tracking_uri=s3_training.uri, registry_uri=s3_training.uri)
+    return s3_training.folder, s3_training.s3, client, s3_training.output
 
 
 def _key(uri: str, *parts: str) -> tuple[str, str]:
@@ -56,8 +32,8 @@ def _key(uri: str, *parts: str) -> tuple[str, str]:
     return parsed.netloc, "/".join([parsed.path.strip("/"), *parts])
 
 
-def test_model_dir_in_s3_matches_the_local_export(s3_training) -> None:
-    folder, s3, client, _ = s3_training
+def test_model_dir_in_s3_matches_the_local_export(s3_trained) -> None:
+    folder, s3, client, _ = s3_trained
     manifest = read(folder / "model")
     artifact_uri = client.get_run(manifest.mlflow_run_id).info.artifact_uri
     assert artifact_uri.startswith(f"s3://{BUCKET}/artifacts/")
@@ -71,8 +47,8 @@ def test_model_dir_in_s3_matches_the_local_export(s3_training) -> None:
     assert remote["mlflow_run_id"] == manifest.mlflow_run_id
 
 
-def test_plots_and_registered_model_are_in_s3(s3_training) -> None:
-    folder, s3, client, _ = s3_training
+def test_plots_and_registered_model_are_in_s3(s3_trained) -> None:
+    folder, s3, client, _ = s3_trained
     manifest = read(folder / "model")
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
     for plot in ("roc.png", "calibration.png", "confusion.png", "importance.png"):

@@ -18,9 +18,12 @@ import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import boto3
 import mlflow
 import psutil
+import pytest
 
 from tests.argv import flags
 from tests.conftest import REPO, free_port
@@ -247,3 +250,45 @@ def mlflow_in_process() -> Iterator[None]:
         for name in [k for k in os.environ if k.startswith("MLFLOW_")]:
             del os.environ[name]
         os.environ.update(saved)
+
+
+#: The bucket of the S3 training session's artifacts.
+BUCKET = "mlflow"
+
+
+@dataclass(frozen=True)
+class S3Training:
+    """``make train`` (small CV) done against a tracking server with S3 artifacts.
+
+    ``env`` is what a client needs to reach both (MLFLOW_TRACKING_URI, the
+    S3 endpoint and keys); ``output`` is the training command's stdout.
+    """
+
+    folder: Path
+    uri: str
+    env: dict[str, str]
+    s3: Any
+    output: str
+
+
+@pytest.fixture(scope="session")
+def s3_training(data_source: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Training]:
+    """One training run into a real MLflow server whose artifacts live in moto's S3,
+    shared by the tests that read it back (registered in tests/integration/conftest.py)."""
+    folder = tmp_path_factory.mktemp("s3")
+    with moto_s3(folder) as endpoint:
+        env = s3_env(endpoint)
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        )
+        s3.create_bucket(Bucket=BUCKET)
+        with mlflow_server(folder, f"s3://{BUCKET}/artifacts", env) as uri:
+            client_env = {**env, "MLFLOW_TRACKING_URI": uri}
+            args = ["train", "--cache-dir", str(folder / "cache"), *SMALL_TRAIN]
+            args += ["--model-dir", str(folder / "model"), "--report-dir", str(folder / "report")]
+            done = run_training(args, clean_env(HEART_DATA_SOURCE=data_source, **client_env))
+            yield S3Training(folder, uri, client_env, s3, done.stdout)
