@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,13 @@ from predictor.manifest import (
     ONNX_FILE,
     Manifest,
     model_files,
+    read,
     sha256_bytes,
     sha256_file,
     verify_files,
 )
 from training import files
-from training.onnx_export import compile_pipeline
+from training.onnx_export import compile_pipeline, snap_thresholds
 from transformer import profile
 from transformer.contract import CONTRACT_HASH, FEATURE_NAMES
 
@@ -54,6 +56,7 @@ def write_model_dir(
     crash never leaves a directory whose manifest does not describe its model.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    snap_thresholds(pipeline)  # before the dump: model.joblib and model.onnx split alike
     tmp_model = files.temp_in(out_dir)
     joblib.dump(pipeline, tmp_model)
     compiled = compile_pipeline(pipeline, float(threshold), data)
@@ -76,6 +79,13 @@ def write_model_dir(
         files.write_bytes_atomic(out_dir / ONNX_FILE, compiled.model)
     else:
         (out_dir / ONNX_FILE).unlink(missing_ok=True)
+    files.write_bytes_atomic(out_dir / MANIFEST_FILE, manifest.to_json().encode())
+    return manifest
+
+
+def amend_model_dir(out_dir: Path, **fields: Any) -> Manifest:
+    """Rewrite ``out_dir``'s manifest with ``fields`` changed (the model files untouched)."""
+    manifest = replace(read(out_dir), **fields)
     files.write_bytes_atomic(out_dir / MANIFEST_FILE, manifest.to_json().encode())
     return manifest
 

@@ -24,7 +24,7 @@ from training import plots
 from training.evaluate import CVResult
 from training.export import write_model_dir
 from training.external import Dataset, SiteScore, score_sites
-from training.pipelines import Family, build_pipeline
+from training.pipelines import SKOPS_TRUSTED_TYPES, Family, build_pipeline
 from training.tracking import MODEL_NAME, cv_params, flat_params
 
 
@@ -112,8 +112,7 @@ def _register(pipeline: Pipeline, x: np.ndarray, model_name: str, alias: str) ->
         pyfunc_predict_fn="predict_proba",
         pip_requirements=mlflow.sklearn.get_default_pip_requirements(include_skops=True),
         registered_model_name=model_name,
-        # OneHotEncoder's dtype parameter; the forest's trees (our own model)
-        skops_trusted_types=["numpy.dtype", "sklearn.tree._tree.Tree"],
+        skops_trusted_types=SKOPS_TRUSTED_TYPES,
     )
     version = str(info.registered_model_version)
     MlflowClient().set_registered_model_alias(model_name, alias, version)
