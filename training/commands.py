@@ -136,7 +136,8 @@ def train(args: argparse.Namespace, console: Console) -> int:
     for table in report.tables(outcome):
         out.print(table)
     path = report.write_markdown(outcome, settings.report_dir)
-    MlflowClient().log_artifact(outcome.published.run_id, str(path), "report")
+    for written in [path, *report.write_figures(outcome, settings.report_dir)]:
+        MlflowClient().log_artifact(outcome.published.run_id, str(written), "report")
     published = outcome.published
     out.print(
         f"model {published.manifest.model_name} v{published.model_version} ({settings.alias}),"

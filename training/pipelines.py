@@ -61,7 +61,7 @@ SKOPS_TRUSTED_TYPES: list[str] = [
 #: Default hyper-parameters of each family; tuning overrides them.
 DEFAULTS: dict[Family, dict[str, Any]] = {
     "random_forest": {
-        "n_estimators": 100,
+        "n_estimators": 50,
         "max_depth": 6,
         "min_samples_leaf": 3,
         "max_features": "sqrt",
