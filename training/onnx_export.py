@@ -117,9 +117,11 @@ def check_parity(
 
 def compile_pipeline(pipeline: Pipeline, threshold: float, data: np.ndarray | None) -> Compiled:
     """Convert, then check on ``data`` + generated rows; an error or a parity miss means
-    no ``model.onnx`` (the predictor then serves ``model.joblib`` and says why)."""
+    no ``model.onnx`` (the predictor then serves ``model.joblib`` and says why).
+    Gradient-boosting thresholds are snapped first (:func:`snap_thresholds`)."""
     column = positive_column(pipeline)
     rows = parity_rows(data)
+    snap_thresholds(pipeline)
     try:
         model = to_onnx(pipeline, rows.shape[1])
         parity = check_parity(pipeline, model, rows, threshold, 0 if data is None else len(data))

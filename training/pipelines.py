@@ -61,7 +61,7 @@ SKOPS_TRUSTED_TYPES: list[str] = [
 #: Default hyper-parameters of each family; tuning overrides them.
 DEFAULTS: dict[Family, dict[str, Any]] = {
     "random_forest": {
-        "n_estimators": 50,
+        "n_estimators": 100,
         "max_depth": 6,
         "min_samples_leaf": 3,
         "max_features": "sqrt",
@@ -115,18 +115,31 @@ def _preprocessor(scale: bool, missing: Missing) -> ColumnTransformer:
     )
 
 
-def _boosting_preprocessor(missing: Missing) -> ColumnTransformer:
-    """Gradient boosting takes the raw codes; missing values are routed natively."""
+#: Markers whose risk only rises with the value (ST depression, vessels
+#: coloured): gradient boosting is constrained to respect it, as the
+#: behavioural checks demand (:mod:`training.behaviour`).
+INCREASING: tuple[str, ...] = ("oldpeak", "ca")
+
+
+def _boosting_preprocessor(missing: Missing) -> tuple[ColumnTransformer, list[int]]:
+    """Gradient boosting takes the raw codes (missing values routed natively under
+    ``indicator``); returns the transformer and the contract index of each output column."""
     numeric, categorical = kept_columns(missing)
-    columns = sorted(numeric + categorical)
     if missing == "indicator":
-        return ColumnTransformer([("raw", "passthrough", columns)])
-    return ColumnTransformer(
+        columns = sorted(numeric + categorical)
+        return ColumnTransformer([("raw", "passthrough", columns)]), columns
+    steps = ColumnTransformer(
         [
             ("numeric", SimpleImputer(strategy="median"), numeric),
             ("categorical", SimpleImputer(strategy="most_frequent"), categorical),
         ]
     )
+    return steps, numeric + categorical
+
+
+def _monotonic(columns: list[int]) -> list[int]:
+    increasing = {FEATURE_NAMES.index(n) for n in INCREASING}
+    return [1 if c in increasing else 0 for c in columns]
 
 
 def split_options(params: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -156,8 +169,9 @@ def build_pipeline(
         estimator = LogisticRegression(max_iter=2000, random_state=seed, **chosen)
         preprocess = _preprocessor(scale=True, missing=missing)
     elif family == "gradient_boosting":
+        preprocess, columns = _boosting_preprocessor(missing)
+        chosen.setdefault("monotonic_cst", _monotonic(columns))
         estimator = HistGradientBoostingClassifier(random_state=seed, **chosen)
-        preprocess = _boosting_preprocessor(missing)
     else:
         raise ValueError(f"unknown model family {family!r}: choose one of {', '.join(FAMILIES)}")
     if options["calibration"] != "none":

@@ -19,12 +19,15 @@ from mlflow.tracking import MlflowClient
 
 from predictor.manifest import read, sha256_file, verify
 from tests.integration.training_fixtures import SMALL_TRAIN, clean_env, embedded_flags, run_training
+from training.loso import LOSO_METRICS
+from training.pipelines import FAMILIES
+from training.selection import CHAMPION_RULE
 from transformer.contract import CONTRACT_HASH, FEATURE_NAMES
 from transformer.synthetic import generate
 
 pytestmark = pytest.mark.integration
 
-PLOTS = {"roc.png", "calibration.png", "confusion.png", "importance.png"}
+PLOTS = {"roc.png", "calibration.png", "calibration_sites.png", "confusion.png", "importance.png"}
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +51,36 @@ def test_model_dir_is_verified_and_describes_the_run(trained_twice) -> None:
     manifest = verify(folder / "model2", sklearn.__version__)
     assert manifest.feature_order == list(FEATURE_NAMES)
     assert manifest.contract_hash == CONTRACT_HASH
-    assert manifest.model_family in ("random_forest", "logistic_regression")
+    assert manifest.model_family in FAMILIES
     assert 0.0 < manifest.threshold < 1.0 and "Youden" in manifest.threshold_rule
     assert {"roc_auc", "roc_auc_ci_low", "roc_auc_ci_high", "brier"} <= set(manifest.metrics)
     run = MlflowClient().get_run(manifest.mlflow_run_id)
     assert run.data.metrics["cv_roc_auc"] == manifest.metrics["roc_auc"]
     assert run.data.metrics["cv_threshold"] == manifest.threshold
+
+
+def test_leave_one_site_out_scores_and_the_champion_rule_land_in_model_json_and_the_run(
+    trained_twice,
+) -> None:
+    folder, outputs = trained_twice
+    manifest = read(folder / "model2")
+    assert manifest.train_sites == ["cleveland", "hungarian"]
+    assert manifest.champion_rule == CHAMPION_RULE
+    assert set(manifest.loso) == {"cleveland", "hungarian"}
+    assert manifest.loso["cleveland"]["rows"] == 303 and manifest.loso["hungarian"]["rows"] == 294
+    run = MlflowClient().get_run(manifest.mlflow_run_id)
+    for site, scores in manifest.loso.items():
+        for metric in LOSO_METRICS:
+            value = scores[metric]
+            assert value["ci_low"] <= value["value"] <= value["ci_high"], (site, metric)
+            assert run.data.metrics[f"cv_loso_{site}_{metric}"] == pytest.approx(value["value"])
+        assert 0.75 < scores["auc"]["value"] < 1.0  # a site the model never saw, still informative
+    assert run.data.params["train_sites"] == "cleveland,hungarian"
+    assert run.data.params["champion_rule"].startswith("among candidates")
+    assert "champion rule:" in outputs[1] and "held out: ROC-AUC" in outputs[1]
+    report = (folder / "r2" / "metrics.md").read_text()
+    assert "Leave-one-site-out" in report and "LOSO prefers" in report
+    assert {"loso_auc.png", "calibration_sites.png"} <= {p.name for p in (folder / "r2").iterdir()}
 
 
 def test_registry_versions_and_the_champion_alias_follow_the_latest_run(trained_twice) -> None:
@@ -98,7 +125,8 @@ def test_run_holds_plots_model_dir_and_report(trained_twice, tmp_path: Path) -> 
     assert json.loads((local / "model.json").read_text()) == json.loads(
         (folder / "model2" / "model.json").read_text()
     )
-    assert client.list_artifacts(manifest.mlflow_run_id, "report")[0].path == "report/metrics.md"
+    report = {a.path for a in client.list_artifacts(manifest.mlflow_run_id, "report")}
+    assert report == {"report/metrics.md", "report/loso_auc.png", "report/calibration_sites.png"}
 
 
 def test_logged_model_has_signature_example_and_serves_probabilities(trained_twice) -> None:
