@@ -47,7 +47,7 @@ CALIBRATIONS: tuple[Calibration, ...] = ("none", "sigmoid", "isotonic")
 OPTIONS: dict[str, Any] = {"missing": "impute", "calibration": "none"}
 #: Tests most sites other than Cleveland lack (``missing="drop"`` leaves them out).
 SITE_SPECIFIC: tuple[str, ...] = ("ca", "thal")
-CALIBRATION_FOLDS = 3
+CALIBRATION_FOLDS = 2
 #: Types of our fitted Pipelines that skops does not trust by default (MLflow's
 #: sklearn flavour saves with skops): all scikit-learn's own.
 SKOPS_TRUSTED_TYPES: list[str] = [

@@ -119,7 +119,8 @@ def run(settings: TrainSettings, console: Console) -> TrainOutcome:
             )
             published = amend_published(published, champion, data)
         if previous is not None and previous[0] != published.model_version:
-            line = replaced(previous, published.model_version, Scores.of(champion))
+            scores = Scores.of(champion, ",".join(data.sites))
+            line = replaced(previous, published.model_version, scores)
             console.print(line, markup=False, highlight=False, soft_wrap=True)
     seconds = time.perf_counter() - started
     return TrainOutcome(results, baselines, champion, published, seconds, data)

@@ -161,3 +161,13 @@ def test_cluster_address_comes_from_ray_address(monkeypatch: pytest.MonkeyPatch)
     assert (settings.num_samples, settings.time_budget_s, settings.cv.n_jobs) == (3, 60, 1)
     monkeypatch.delenv("RAY_ADDRESS")
     assert tune_settings(build_parser().parse_args(["tune"])).ray.local
+
+
+def test_scores_from_other_training_sites_are_not_compared() -> None:
+    champion = Scores(0.80, 0.2, PROTOCOL, "cleveland")  # a champion from before pooling
+    decision = decide(Scores(0.95, 0.1, PROTOCOL, "cleveland,hungarian"), champion)
+    assert not decision.promote
+    assert "trained on other sites (challenger cleveland,hungarian, champion cleveland)" in (
+        decision.reason
+    )
+    assert decide(Scores(0.95, 0.1, PROTOCOL, "cleveland"), champion).promote

@@ -29,7 +29,7 @@ from training.external import load_external
 from training.publish import Published, publish
 from training.sites import Pooled, external_sites
 from training.tracking import MODEL_NAME
-from training.train import amend_published
+from training.train import amend_published, run_params
 from training.tune.space import trial_params
 from training.tune.trial import METRIC
 
@@ -71,6 +71,7 @@ def release(
     family, params = trial_params(winner.config or {})
     params = {**params, "calibration": settings.calibration}
     x, y = data.x, data.y
+    mlflow.log_params(run_params(data))
     with console.status(f"re-evaluating and publishing the best {family} as '{CHALLENGER}'"):
         result = evaluate(family, params, x, y, cv=settings.cv, site=data.site)
         outside = external_sites(settings.external_sites, data.sites)
@@ -85,7 +86,8 @@ def release(
             seed=settings.cv.seed,
         )
         published = amend_published(published, result, data)
-    decision = _decide(result, published, x, y, rule=settings.rule, console=console)
+    sites = ",".join(data.sites)
+    decision = _decide(result, published, x, y, sites, rule=settings.rule, console=console)
     mlflow.set_tags({"promoted": str(decision.promote).lower(), "promotion": decision.reason})
     exported = _export_champion(published, settings.champion_dir) if decision.promote else None
     if exported is not None:
@@ -99,6 +101,7 @@ def _decide(
     published: Published,
     x: np.ndarray,
     y: np.ndarray,
+    sites: str,
     *,
     rule: PromotionRule,
     console: Console,
@@ -107,7 +110,7 @@ def _decide(
     failures = check_model_dir(published.model_dir, x, y)
     for failure in failures:
         console.print(f"behavioural check failed: {failure}", markup=False, highlight=False)
-    scores = Scores.of(result)
+    scores = Scores.of(result, sites)
     return apply(MODEL_NAME, published.model_version, scores, rule, failures)
 
 
