@@ -154,14 +154,20 @@ def test_every_configuration_is_a_child_run_of_the_train_run(trained_twice) -> N
         filter_string=f"tags.mlflow.parentRunId = '{manifest.mlflow_run_id}'",
         output_format="list",
     )
-    families = {r.data.params["family"]: r.data for r in runs}
-    assert set(families) == {"random_forest", "logistic_regression", "majority", "one_feature"}
-    for data in families.values():
+    named = {r.info.run_name: r.data for r in runs}
+    candidates = {f"{f} [{m}]" for f in FAMILIES for m in ("indicator", "drop")}
+    assert set(named) == candidates | {"majority", "one_feature"}
+    for data in named.values():
         assert {"cv_roc_auc", "cv_roc_auc_ci_low", "cv_brier", "cv_sensitivity"} <= set(
             data.metrics
         )
-    assert families["random_forest"].params["random_forest.n_estimators"] == "40"
-    assert families["majority"].tags["baseline"] == "true"
+        assert {"cv_loso_cleveland_auc", "cv_loso_hungarian_brier_ci_high"} <= set(data.metrics)
+    assert named["random_forest [drop]"].params["random_forest.n_estimators"] == "40"
+    assert named["random_forest [drop]"].params["random_forest.missing"] == "drop"
+    assert named["gradient_boosting [indicator]"].params["gradient_boosting.calibration"] == (
+        "sigmoid"
+    )
+    assert named["majority"].tags["baseline"] == "true"
 
 
 def test_summary_tables_report_cv_intervals_and_absent_sites(trained_twice, data_source) -> None:

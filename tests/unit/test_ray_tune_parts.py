@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import optuna
@@ -31,6 +32,14 @@ def _samples(count: int, seed: int = 0) -> list[dict[str, object]]:
         study.tell(trial, float(i % 7))  # any score: TPE leaves its start-up phase
         configs.append(search_space.unflatten(trial.params))
     return configs
+
+
+def test_the_space_survives_pickling_for_resume() -> None:
+    """Ray pickles the searcher, space included, into each experiment checkpoint."""
+    space = pickle.loads(pickle.dumps(search_space.define_by_run(("logistic_regression",))))
+    trial = optuna.create_study().ask()
+    space(trial)
+    assert search_space.unflatten(trial.params)["family"] == "logistic_regression"
 
 
 def test_a_sampled_config_holds_its_family_parameters_only() -> None:

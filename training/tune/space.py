@@ -30,6 +30,7 @@ prints and docs/ray.md shows.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -103,15 +104,19 @@ SEPARATOR = "/"
 def define_by_run(
     families: tuple[Family, ...] = FAMILIES,
 ) -> Callable[[optuna.Trial], None]:
-    """The conditional space for ``OptunaSearch(space=...)``: a family, then its parameters."""
-    chosen = [f for f in families if f in SPACE]
+    """The conditional space for ``OptunaSearch(space=...)``: a family, then its parameters.
 
-    def space(trial: optuna.Trial) -> None:
-        family = cast(Family, trial.suggest_categorical("family", chosen))
-        for name, param in SPACE[family].items():
-            param.suggest(trial, f"{family}{SEPARATOR}{name}")
+    A ``partial`` of a module function, not a closure: Ray pickles the searcher
+    (and with it this callable) into every experiment checkpoint, for ``--resume``.
+    """
+    return functools.partial(suggest, families=tuple(f for f in families if f in SPACE))
 
-    return space
+
+def suggest(trial: optuna.Trial, families: tuple[Family, ...] = FAMILIES) -> None:
+    """Ask ``trial`` for a family, then for that family's parameters only."""
+    family = cast(Family, trial.suggest_categorical("family", list(families)))
+    for name, param in SPACE[family].items():
+        param.suggest(trial, f"{family}{SEPARATOR}{name}")
 
 
 def unflatten(params: Mapping[str, Any]) -> dict[str, Any]:
