@@ -26,8 +26,9 @@ MODEL_FILE = "model.joblib"
 ONNX_FILE = "model.onnx"
 MANIFEST_FILE = "model.json"
 #: Bumped when the manifest's fields change incompatibly (2: model.onnx, 3:
-#: reference_profile, which servers before it refuse as an unknown field).
-FORMAT_VERSION = 3
+#: reference_profile, 4: train_sites, loso and champion_rule; servers before
+#: each refuse the new fields as unknown).
+FORMAT_VERSION = 4
 _SHA256_HEX = 64
 
 
@@ -49,6 +50,10 @@ class Manifest:
     column of P(disease) in its ``probabilities`` output. ``reference_profile``
     describes the training rows feature by feature (:mod:`serving.profile`;
     ``{}`` when the export had no data): the transformer scores drift against it.
+    ``train_sites`` are the UCI sites the model was fitted on; ``loso`` holds
+    its leave-one-site-out scores: held-out site -> ``{"rows": n, "auc" |
+    "brier" | "calibration_slope" | "calibration_intercept": {"value",
+    "ci_low", "ci_high"}}``; ``champion_rule`` says how it was chosen.
     """
 
     feature_order: list[str]
@@ -68,6 +73,9 @@ class Manifest:
     onnx_parity: dict[str, Any] = field(default_factory=dict)
     onnx_error: str = ""
     reference_profile: dict[str, Any] = field(default_factory=dict)
+    train_sites: list[str] = field(default_factory=list)
+    loso: dict[str, Any] = field(default_factory=dict)
+    champion_rule: str = ""
     format_version: int = FORMAT_VERSION
 
     def to_json(self) -> str:
@@ -112,15 +120,35 @@ class Manifest:
                 found.append(f"{name} must be 64 hex digits")
         if self.onnx_sha256 and not _is_sha256(self.onnx_sha256):
             found.append("onnx_sha256 must be 64 hex digits")
-        for name in ("sklearn_version", "model_version", "model_family", "onnx_error"):
+        for name in (
+            "sklearn_version",
+            "model_version",
+            "model_family",
+            "onnx_error",
+            "champion_rule",
+        ):
             if not isinstance(getattr(self, name), str):
                 found.append(f"{name} must be a string")
+        sites = self.train_sites
+        if not (isinstance(sites, list) and all(isinstance(s, str) for s in sites)):
+            found.append("train_sites must be a list of site names")
+        found += _loso_problems(self.loso)
         if self.onnx_positive_column not in (0, 1) or isinstance(self.onnx_positive_column, bool):
             found.append("onnx_positive_column must be 0 or 1")
         found += profile.problems(self.reference_profile, order if isinstance(order, list) else [])
-        if self.format_version not in (1, 2, FORMAT_VERSION):
+        if self.format_version not in (1, 2, 3, FORMAT_VERSION):
             found.append(f"format_version {self.format_version} is not one this server reads")
         return found
+
+
+def _loso_problems(loso: object) -> list[str]:
+    """``loso`` must map site names to objects with an integer ``rows``."""
+    if not isinstance(loso, dict):
+        return ["loso must be an object of held-out sites"]
+    for site, scores in loso.items():
+        if not isinstance(scores, dict) or not isinstance(scores.get("rows"), int):
+            return [f"loso[{site!r}] must be an object with an integer 'rows'"]
+    return []
 
 
 def _is_sha256(value: object) -> bool:

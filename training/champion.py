@@ -7,9 +7,11 @@ champion yet, or when, on the cross-validated metrics each version's run
 logged (``cv_roc_auc``, ``cv_brier``):
 
 * both were cross-validated the same way (the ``cv_folds``, ``cv_repeats``
-  and ``cv_seed`` params: the same folds). Scores from different protocols
-  are not comparable, so the rule refuses and says why, as it does for a
-  champion whose protocol was not recorded;
+  and ``cv_seed`` params: the same folds) on the same training sites (the
+  ``train_sites`` param; a run without it was trained on Cleveland alone).
+  Scores from different protocols or data are not comparable, so the rule
+  refuses and says why, as it does for a champion whose protocol was not
+  recorded;
 * its mean ROC-AUC beats the champion's by at least ``min_gain`` (default
   0.005: a smaller gain is within the noise of repeated 5-fold CV on 303
   patients), and
@@ -33,6 +35,8 @@ from training.tracking import CV_PARAMS
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+#: The training sites of a run that did not record them (before multi-site training).
+SINGLE_SITE = "cleveland"
 
 
 @dataclass(frozen=True)
@@ -46,19 +50,22 @@ class Scores:
     """A version's mean CV ROC-AUC and Brier, and the protocol that produced them.
 
     ``protocol`` = (folds, repeats, seed); None when the run did not record it.
+    ``sites`` = the training sites, comma-separated.
     """
 
     roc_auc: float
     brier: float
     protocol: tuple[int, int, int] | None
+    sites: str = ""
 
     @classmethod
-    def of(cls, result: CVResult) -> Scores:
+    def of(cls, result: CVResult, sites: str = "") -> Scores:
         cv = result.cv
         return cls(
             result.metrics["roc_auc"].mean,
             result.metrics["brier"].mean,
             (cv.folds, cv.repeats, cv.seed),
+            sites,
         )
 
     def describe(self) -> str:
@@ -95,6 +102,12 @@ def decide(
             f"not comparable: CV settings differ (challenger {challenger.describe_protocol()},"
             f" champion {champion.describe_protocol()})",
         )
+    if champion.sites != challenger.sites:
+        return Decision(
+            False,
+            f"not comparable: trained on other sites (challenger {challenger.sites},"
+            f" champion {champion.sites}); make train sets a champion on the new sites",
+        )
     return _compare(challenger, champion, rule)
 
 
@@ -127,7 +140,10 @@ def champion_scores(model_name: str) -> tuple[str, Scores] | None:
         folds, repeats, seed = (int(params[name]) for name in CV_PARAMS)
         protocol = (folds, repeats, seed)
     scores = Scores(
-        metrics.get("cv_roc_auc", math.nan), metrics.get("cv_brier", math.nan), protocol
+        metrics.get("cv_roc_auc", math.nan),
+        metrics.get("cv_brier", math.nan),
+        protocol,
+        params.get("train_sites", SINGLE_SITE),
     )
     return str(version.version), scores
 

@@ -20,7 +20,7 @@ from training.clikit import Commands, add_command
 from training.data import SITES, SiteUnavailableError, fetch, parse_file
 from training.eda import EdaSettings
 from training.eda import run as run_eda
-from training.train import TrainSettings
+from training.train import DEFAULT_MISSING, TrainSettings
 from training.train import run as run_train
 
 
@@ -57,7 +57,16 @@ def _add_train_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--report-dir", type=Path, default=Path("reports/training"), help="metrics report folder"
     )
+    flags.add_sites_flags(parser)
     flags.add_families_flag(parser, "model families to cross-validate")
+    parser.add_argument(
+        "--missing",
+        type=flags.missing,
+        default=DEFAULT_MISSING,
+        help="missing-value handlings compared, each with every family: indicator, drop"
+        " (the site-specific tests ca, thal), impute (default: indicator,drop)",
+    )
+    flags.add_calibration_flag(parser)
     flags.add_cv_flags(parser, jobs=True, seed_help="CV folds and the models' seeds")
     parser.add_argument(
         "--set",
@@ -112,7 +121,10 @@ def train(args: argparse.Namespace, console: Console) -> int:
         cache_dir=args.cache_dir,
         model_dir=args.model_dir,
         report_dir=args.report_dir,
+        train_sites=args.train_sites,
         families=args.families,
+        missing=args.missing,
+        calibration=args.calibration,
         params=dict(params),
         cv=flags.cv_settings(args),
         external_sites=args.external_sites,
@@ -124,7 +136,8 @@ def train(args: argparse.Namespace, console: Console) -> int:
     for table in report.tables(outcome):
         out.print(table)
     path = report.write_markdown(outcome, settings.report_dir)
-    MlflowClient().log_artifact(outcome.published.run_id, str(path), "report")
+    for written in [path, *report.write_figures(outcome, settings.report_dir)]:
+        MlflowClient().log_artifact(outcome.published.run_id, str(written), "report")
     published = outcome.published
     out.print(
         f"model {published.manifest.model_name} v{published.model_version} ({settings.alias}),"

@@ -31,7 +31,7 @@ from predictor.manifest import (
     verify_files,
 )
 from training import files
-from training.onnx_export import compile_pipeline
+from training.onnx_export import compile_pipeline, snap_thresholds
 from transformer import profile
 from transformer.contract import CONTRACT_HASH, FEATURE_NAMES
 
@@ -54,6 +54,7 @@ def write_model_dir(
     crash never leaves a directory whose manifest does not describe its model.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    snap_thresholds(pipeline)  # before the dump: model.joblib and model.onnx split alike
     tmp_model = files.temp_in(out_dir)
     joblib.dump(pipeline, tmp_model)
     compiled = compile_pipeline(pipeline, float(threshold), data)

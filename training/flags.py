@@ -20,7 +20,8 @@ from training.clikit import at_least, comma_separated
 from training.data import DEFAULT_CACHE, SITES
 from training.evaluate import CVSettings
 from training.external import EXTERNAL_SITES
-from training.pipelines import FAMILIES
+from training.pipelines import CALIBRATIONS, FAMILIES, MISSING
+from training.sites import DEFAULT_TRAIN_SITES
 from training.tracking import DEFAULT_EXPERIMENT, DEFAULT_TRACKING_URI, TrackingSettings
 
 #: ``--sites a,b`` / ``--families a,b``: comma-separated choices.
@@ -28,6 +29,7 @@ sites = comma_separated(SITES, "site")
 families = comma_separated(FAMILIES, "family")
 #: ``--external-sites ""`` scores no other site.
 external_sites = comma_separated(SITES, "site", allow_empty=True)
+missing = comma_separated(MISSING, "missing-value handling")
 
 
 def assignment(text: str) -> tuple[str, str, Any]:
@@ -98,7 +100,34 @@ def add_external_sites_flag(parser: argparse.ArgumentParser) -> None:
         "--external-sites",
         type=external_sites,
         default=EXTERNAL_SITES,
-        help="sites the final model is scored on ('' for none; absent ones are reported)",
+        help="sites the final model is scored on, training sites excepted ('' for none;"
+        " absent ones are reported; default: all)",
+    )
+
+
+def add_sites_flags(parser: argparse.ArgumentParser) -> None:
+    """``--train-sites`` (pooled; LOSO across them) and ``--bootstrap``."""
+    parser.add_argument(
+        "--train-sites",
+        type=sites,
+        default=DEFAULT_TRAIN_SITES,
+        help="sites pooled for training and held out in turn by leave-one-site-out"
+        f" evaluation (absent ones are skipped; default: {','.join(DEFAULT_TRAIN_SITES)})",
+    )
+    parser.add_argument(
+        "--bootstrap",
+        type=at_least(0),
+        default=CVSettings().bootstrap,
+        help="bootstrap resamples of each held-out site (confidence intervals; 0 = none)",
+    )
+
+
+def add_calibration_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--calibration",
+        choices=CALIBRATIONS,
+        default="sigmoid",
+        help="calibration fitted inside every CV fold: sigmoid (Platt), isotonic or none",
     )
 
 
@@ -113,4 +142,7 @@ def tracking_settings(args: argparse.Namespace) -> TrackingSettings:
 def cv_settings(args: argparse.Namespace, n_jobs: int | None = None) -> CVSettings:
     """The CV protocol of ``args``, folds in ``n_jobs`` processes (default: ``--jobs``)."""
     jobs = args.jobs if n_jobs is None else n_jobs
-    return CVSettings(folds=args.folds, repeats=args.repeats, seed=args.seed, n_jobs=jobs)
+    bootstrap = getattr(args, "bootstrap", CVSettings().bootstrap)
+    return CVSettings(
+        folds=args.folds, repeats=args.repeats, seed=args.seed, n_jobs=jobs, bootstrap=bootstrap
+    )

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 
 from predictor.engines import ONNX_INPUT, ONNX_PROBABILITIES, onnx_session_proba, pipeline_proba
@@ -116,9 +117,11 @@ def check_parity(
 
 def compile_pipeline(pipeline: Pipeline, threshold: float, data: np.ndarray | None) -> Compiled:
     """Convert, then check on ``data`` + generated rows; an error or a parity miss means
-    no ``model.onnx`` (the predictor then serves ``model.joblib`` and says why)."""
+    no ``model.onnx`` (the predictor then serves ``model.joblib`` and says why).
+    Gradient-boosting thresholds are snapped first (:func:`snap_thresholds`)."""
     column = positive_column(pipeline)
     rows = parity_rows(data)
+    snap_thresholds(pipeline)
     try:
         model = to_onnx(pipeline, rows.shape[1])
         parity = check_parity(pipeline, model, rows, threshold, 0 if data is None else len(data))
@@ -127,3 +130,34 @@ def compile_pipeline(pipeline: Pipeline, threshold: float, data: np.ndarray | No
     if not parity.ok:
         return Compiled(None, column, parity, f"parity failed: {parity}")
     return Compiled(model, column, parity)
+
+
+def snap_thresholds(pipeline: Pipeline) -> Pipeline:
+    """Make the gradient-boosting trees of ``pipeline`` compare like ONNX does; in place.
+
+    scikit-learn's histogram gradient boosting compares inputs with float64
+    thresholds (midpoints between training values); ONNX's tree ensembles
+    store them as float32, so an input equal to a training value can fall on
+    the other side of a split (max |dp| 0.3 measured). Each threshold becomes
+    the largest float32 not above it: for float32 inputs, which is what the
+    predictor and the transformer send, ``x <= t`` is unchanged, and the
+    threshold survives the cast to float32 exactly. Other models are untouched.
+    """
+    for boosting in _boosting_models(pipeline):
+        for trees in boosting._predictors:
+            for tree in trees:
+                nodes = tree.nodes
+                thresholds = nodes["num_threshold"]
+                snapped = thresholds.astype(np.float32).astype(np.float64)
+                above = snapped > thresholds
+                snapped[above] = np.nextafter(
+                    snapped[above].astype(np.float32), np.float32(-np.inf)
+                ).astype(np.float64)
+                nodes["num_threshold"] = snapped
+    return pipeline
+
+
+def _boosting_models(pipeline: Pipeline) -> list[HistGradientBoostingClassifier]:
+    model = pipeline.steps[-1][1]
+    inner = [c.estimator for c in getattr(model, "calibrated_classifiers_", [])] or [model]
+    return [m for m in inner if isinstance(m, HistGradientBoostingClassifier)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from training.evaluate import CVResult
 from training.export import write_model_dir
 from training.external import Dataset, SiteScore, score_sites
 from training.pipelines import Family, build_pipeline
+from training.selection import CHAMPION_RULE
 from training.tracking import (
     MODEL_DESCRIPTION,
     MODEL_NAME,
@@ -58,6 +59,7 @@ def publish(
     external: Mapping[str, Dataset | None] | None = None,
     seed: int = 0,
     model_name: str = MODEL_NAME,
+    train_sites: Sequence[str] = ("cleveland",),
 ) -> Published:
     """Fit ``result``'s configuration on all of (x, y) and publish it.
 
@@ -71,6 +73,8 @@ def publish(
     ``model_name`` with ``alias``, registry tags and descriptions
     (:func:`training.tracking.version_tags`), and ``model/`` (written to
     ``out_dir`` by :func:`write_model_dir` and uploaded as an artifact).
+    ``model.json`` records ``train_sites``, ``result``'s leave-one-site-out
+    scores (``loso``) and the champion rule, so the registry tags carry them.
     """
     family: Family = result.family  # type: ignore[assignment]
     pipeline = build_pipeline(family, result.params, seed=seed).fit(x, y)
@@ -82,7 +86,9 @@ def publish(
         for site in sites:
             mlflow.log_metrics(site.metrics())
         _log_plots(result, pipeline, x, y, external or {})
-        manifest = _export(result, pipeline, out_dir, x, run_id=run_id, model_name=model_name)
+        manifest = _export(
+            result, pipeline, out_dir, x, run_id=run_id, model_name=model_name, sites=train_sites
+        )
         version = pyfunc.log_model(pipeline, out_dir, x, model_name)
         manifest = _stamp_version(out_dir, manifest, version)
         _describe(model_name, version, alias, manifest, result)
@@ -146,6 +152,7 @@ def _export(
     *,
     run_id: str,
     model_name: str,
+    sites: Sequence[str],
 ) -> Manifest:
     metrics = {k: v for k, v in result.flat().items() if k != "threshold"}
     return write_model_dir(
@@ -158,4 +165,7 @@ def _export(
         model_name=model_name,
         mlflow_run_id=run_id,
         metrics=metrics,
+        train_sites=list(sites),
+        loso={site: held.record() for site, held in result.loso.items()},
+        champion_rule=CHAMPION_RULE,
     )

@@ -142,7 +142,8 @@ def version_tags(manifest: Manifest, cv: CVSettings) -> dict[str, str]:
     """Registry tags of a model version: contract, threshold, digests, CV protocol, LOSO.
 
     LOSO scores come from the manifest's ``loso`` field (held-out site ->
-    metrics) when the export has one, as ``loso_<site>_<metric>``.
+    ``{"rows", metric: {"value", "ci_low", "ci_high"}}``) as
+    ``loso_<site>_<metric>`` (the value) and ``loso_<site>_rows``.
     """
     tags = {
         "contract_hash": manifest.contract_hash,
@@ -152,12 +153,13 @@ def version_tags(manifest: Manifest, cv: CVSettings) -> dict[str, str]:
         "sha256_model_joblib": manifest.sha256,
         "sha256_model_onnx": manifest.onnx_sha256 or f"none ({manifest.onnx_error or 'absent'})",
         "cv_protocol": describe_protocol(cv),
+        "train_sites": ",".join(manifest.train_sites),
         **{k: str(v) for k, v in cv_params(cv).items()},
         **_metric_tags("cv", manifest.metrics),
     }
-    loso = getattr(manifest, "loso", None) or {}
-    for site, metrics in loso.items():
-        tags.update(_metric_tags(f"loso_{site}", metrics))
+    for site, record in manifest.loso.items():
+        values = {k: v["value"] if isinstance(v, Mapping) else v for k, v in record.items()}
+        tags.update(_metric_tags(f"loso_{site}", values))
     return {k: v for k, v in tags.items() if v}
 
 
@@ -166,7 +168,9 @@ def _metric_tags(prefix: str, metrics: Mapping[str, Any]) -> dict[str, str]:
     for name, value in metrics.items():
         if name.endswith(("_ci_low", "_ci_high")) or isinstance(value, bool):
             continue
-        if isinstance(value, int | float) and math.isfinite(value):
+        if isinstance(value, int):
+            out[f"{prefix}_{name}"] = str(value)
+        elif isinstance(value, float) and math.isfinite(value):
             out[f"{prefix}_{name}"] = f"{value:.4f}"
     return out
 

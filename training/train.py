@@ -1,8 +1,15 @@
-"""``make train``: cross-validate every family, publish the champion.
+"""``make train``: evaluate every candidate, publish the champion.
+
+The training sites (``--train-sites``, default Cleveland + Hungarian) are
+pooled. A candidate is a model family with a missing-value handling
+(``--missing``: indicators or dropping the site-specific tests), calibrated
+as ``--calibration`` says; each is scored by repeated CV and
+leave-one-site-out, and :mod:`training.selection` picks the champion.
 
 One MLflow parent run ``train`` holds a child run per evaluated
-configuration (the model families and the two baselines) and, on itself, the
-champion's params, metrics, plots, registered model and ``model/`` export.
+configuration (the candidates and the two baselines) and, on itself, the
+champion's params, metrics, plots, registered model and ``model/`` export,
+with the champion rule and the training sites as params.
 
 The new version always gets the alias (``champion`` by default), whatever
 the current champion scored: ``make train`` is the explicit "this is the
@@ -20,16 +27,26 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
-import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from training.champion import CHAMPION, Scores, champion_scores
-from training.data import DEFAULT_CACHE, load_site
+from training.data import DEFAULT_CACHE
 from training.evaluate import CVResult, CVSettings, evaluate, evaluate_estimator
 from training.external import EXTERNAL_SITES, load_external
-from training.pipelines import BASELINE_THRESHOLDS, BASELINES, FAMILIES, Family, build_baseline
+from training.pipelines import (
+    BASELINE_THRESHOLDS,
+    BASELINES,
+    FAMILIES,
+    Calibration,
+    Family,
+    Missing,
+    build_baseline,
+)
 from training.publish import Published, publish
+from training.selection import CHAMPION_RULE, choose_champion
+from training.sites import DEFAULT_TRAIN_SITES, Pooled, external_sites, load_training
 from training.tracking import (
     MODEL_NAME,
     TrackingSettings,
@@ -38,6 +55,9 @@ from training.tracking import (
     log_site_datasets,
 )
 
+#: The missing-value handlings ``make train`` compares (``--missing``).
+DEFAULT_MISSING: tuple[Missing, ...] = ("indicator", "drop")
+
 
 @dataclass(frozen=True)
 class TrainSettings:
@@ -45,14 +65,18 @@ class TrainSettings:
 
     ``params`` overrides a family's default hyper-parameters
     (``{"random_forest": {"n_estimators": 50}}``); ``external_sites`` are
-    scored after training (absent ones reported as absent).
+    scored after training (absent ones reported as absent; training sites
+    are never external); ``missing`` x ``families`` are the candidates.
     """
 
     source: str | None = None
     cache_dir: Path = DEFAULT_CACHE
     model_dir: Path = Path("artifacts/model")
     report_dir: Path = Path("reports/training")
+    train_sites: tuple[str, ...] = DEFAULT_TRAIN_SITES
     families: tuple[Family, ...] = FAMILIES
+    missing: tuple[Missing, ...] = DEFAULT_MISSING
+    calibration: Calibration = "sigmoid"
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     cv: CVSettings = field(default_factory=CVSettings)
     external_sites: tuple[str, ...] = EXTERNAL_SITES
@@ -62,43 +86,64 @@ class TrainSettings:
 
 @dataclass(frozen=True)
 class TrainOutcome:
-    """The evaluated families and baselines, the champion and what was published."""
+    """The evaluated candidates and baselines, the champion and what was published."""
 
     results: list[CVResult]
     baselines: list[CVResult]
     champion: CVResult
     published: Published
     seconds: float
+    data: Pooled | None = None
 
 
 def run(settings: TrainSettings, console: Console) -> TrainOutcome:
     started = time.perf_counter()
-    x, y = load_site("cleveland", settings.source, settings.cache_dir)
-    external = load_external(settings.external_sites, settings.source, settings.cache_dir)
+    data = load_training(settings.train_sites, settings.source, settings.cache_dir)
+    outside = external_sites(settings.external_sites, settings.train_sites)
+    external = load_external(outside, settings.source, settings.cache_dir)
     configure(settings.tracking)
     with mlflow.start_run(run_name="train", tags={"command": "train"}):
-        log_site_datasets({"cleveland": (x, y)}, settings.source, "training")
+        mlflow.log_params(run_params(data))
+        log_site_datasets(data.by_site(), settings.source, "training")
         log_site_datasets(external, settings.source, "evaluation")
-        results, baselines = _evaluate_all(settings, x, y, console)
+        results, baselines = _evaluate_all(settings, data, console)
         champion = choose_champion(results)
-        console.print(
-            f"champion: [bold]{champion.family}[/] (CV ROC-AUC {champion.metrics['roc_auc']})"
-        )
+        console.print(champion_line(champion), markup=False, highlight=False)
+        console.print(f"champion rule: {CHAMPION_RULE}", markup=False, highlight=False)
         previous = champion_scores(MODEL_NAME) if settings.alias == CHAMPION else None
         with console.status("fitting, logging and registering the champion"):
             published = publish(
                 champion,
-                x,
-                y,
+                data.x,
+                data.y,
                 out_dir=settings.model_dir,
                 alias=settings.alias,
                 external=external,
                 seed=settings.cv.seed,
+                train_sites=data.sites,
             )
         if previous is not None and previous[0] != published.model_version:
-            line = replaced(previous, published.model_version, Scores.of(champion))
+            scores = Scores.of(champion, ",".join(data.sites))
+            line = replaced(previous, published.model_version, scores)
             console.print(line, markup=False, highlight=False, soft_wrap=True)
-    return TrainOutcome(results, baselines, champion, published, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return TrainOutcome(results, baselines, champion, published, seconds, data)
+
+
+def run_params(data: Pooled) -> dict[str, str]:
+    """The run's params that say what it was trained on and how the champion was chosen."""
+    return {
+        "train_sites": ",".join(data.sites),
+        "train_rows": ",".join(f"{s}={data.rows(s)}" for s in data.sites),
+        "champion_rule": CHAMPION_RULE[:500],
+    }
+
+
+def champion_line(champion: CVResult) -> str:
+    line = f"champion: {champion.label} (CV ROC-AUC {champion.metrics['roc_auc']}"
+    for site, held in champion.loso.items():
+        line += f"; {site} held out: ROC-AUC {held.metrics['auc']}"
+    return line + ")"
 
 
 def replaced(previous: tuple[str, Scores], version: str, scores: Scores) -> str:
@@ -110,24 +155,36 @@ def replaced(previous: tuple[str, Scores], version: str, scores: Scores) -> str:
     )
 
 
-def choose_champion(results: list[CVResult]) -> CVResult:
-    """Highest mean CV ROC-AUC; ties go to the lower Brier score."""
-    return max(results, key=lambda r: (r.metrics["roc_auc"].mean, -r.metrics["brier"].mean))
+def candidates(settings: TrainSettings) -> list[tuple[Family, dict[str, Any]]]:
+    """(family, params) of every candidate: each family with each missing-value handling."""
+    return [
+        (
+            family,
+            {
+                **settings.params.get(family, {}),
+                "missing": missing,
+                "calibration": settings.calibration,
+            },
+        )
+        for family in settings.families
+        for missing in settings.missing
+    ]
 
 
 def _evaluate_all(
-    settings: TrainSettings, x: np.ndarray, y: np.ndarray, console: Console
+    settings: TrainSettings, data: Pooled, console: Console
 ) -> tuple[list[CVResult], list[CVResult]]:
     cv = settings.cv
+    x, y, site = data.x, data.y, data.site
     with _progress(console) as progress:
 
         def step(name: str) -> Callable[[], None]:
-            task = progress.add_task(name, total=cv.total)
+            task = progress.add_task(escape(name), total=cv.total)
             return lambda: progress.advance(task)
 
         results = [
-            evaluate(f, settings.params.get(f), x, y, cv=cv, on_fold=step(f))
-            for f in settings.families
+            evaluate(f, p, x, y, cv=cv, on_fold=step(f"{f} [{p['missing']}]"), site=site)
+            for f, p in candidates(settings)
         ]
         baselines = [
             evaluate_estimator(
@@ -138,11 +195,12 @@ def _evaluate_all(
                 on_fold=step(b),
                 name=b,
                 threshold=BASELINE_THRESHOLDS.get(b),
+                site=site,
             )
             for b in BASELINES
         ]
     for result in results:
-        log_evaluation(result, tags={"baseline": "false"})
+        log_evaluation(result, run_name=result.label, tags={"baseline": "false"})
     for result in baselines:
         log_evaluation(result, tags={"baseline": "true"})
     return results, baselines
@@ -150,7 +208,7 @@ def _evaluate_all(
 
 def _progress(console: Console) -> Progress:
     return Progress(
-        TextColumn("{task.description:<20}"),
+        TextColumn("{task.description:<32}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("folds"),

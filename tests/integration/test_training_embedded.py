@@ -21,12 +21,15 @@ from mlflow.tracking import MlflowClient
 from predictor.manifest import read, sha256_file, verify
 from tests.integration.training_fixtures import SMALL_TRAIN, clean_env, embedded_flags, run_training
 from training.data import SITES
+from training.loso import LOSO_METRICS
+from training.pipelines import FAMILIES
+from training.selection import CHAMPION_RULE
 from transformer.contract import CONTRACT_HASH, FEATURE_NAMES
 from transformer.synthetic import generate
 
 pytestmark = pytest.mark.integration
 
-PLOTS = {"roc.png", "calibration.png", "confusion.png", "importance.png"}
+PLOTS = {"roc.png", "calibration.png", "calibration_sites.png", "confusion.png", "importance.png"}
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +53,36 @@ def test_model_dir_is_verified_and_describes_the_run(trained_twice) -> None:
     manifest = verify(folder / "model2", sklearn.__version__)
     assert manifest.feature_order == list(FEATURE_NAMES)
     assert manifest.contract_hash == CONTRACT_HASH
-    assert manifest.model_family in ("random_forest", "logistic_regression")
+    assert manifest.model_family in FAMILIES
     assert 0.0 < manifest.threshold < 1.0 and "Youden" in manifest.threshold_rule
     assert {"roc_auc", "roc_auc_ci_low", "roc_auc_ci_high", "brier"} <= set(manifest.metrics)
     run = MlflowClient().get_run(manifest.mlflow_run_id)
     assert run.data.metrics["cv_roc_auc"] == manifest.metrics["roc_auc"]
     assert run.data.metrics["cv_threshold"] == manifest.threshold
+
+
+def test_leave_one_site_out_scores_and_the_champion_rule_land_in_model_json_and_the_run(
+    trained_twice,
+) -> None:
+    folder, outputs = trained_twice
+    manifest = read(folder / "model2")
+    assert manifest.train_sites == ["cleveland", "hungarian"]
+    assert manifest.champion_rule == CHAMPION_RULE
+    assert set(manifest.loso) == {"cleveland", "hungarian"}
+    assert manifest.loso["cleveland"]["rows"] == 303 and manifest.loso["hungarian"]["rows"] == 294
+    run = MlflowClient().get_run(manifest.mlflow_run_id)
+    for site, scores in manifest.loso.items():
+        for metric in LOSO_METRICS:
+            value = scores[metric]
+            assert value["ci_low"] <= value["value"] <= value["ci_high"], (site, metric)
+            assert run.data.metrics[f"cv_loso_{site}_{metric}"] == pytest.approx(value["value"])
+        assert 0.75 < scores["auc"]["value"] < 1.0  # a site the model never saw, still informative
+    assert run.data.params["train_sites"] == "cleveland,hungarian"
+    assert run.data.params["champion_rule"].startswith("among candidates")
+    assert "champion rule:" in outputs[1] and "held out: ROC-AUC" in outputs[1]
+    report = (folder / "r2" / "metrics.md").read_text()
+    assert "Leave-one-site-out" in report and "LOSO prefers" in report
+    assert {"loso_auc.png", "calibration_sites.png"} <= {p.name for p in (folder / "r2").iterdir()}
 
 
 def test_registry_versions_and_the_champion_alias_follow_the_latest_run(trained_twice) -> None:
@@ -100,7 +127,8 @@ def test_run_holds_plots_model_dir_and_report(trained_twice, tmp_path: Path) -> 
     assert json.loads((local / "model.json").read_text()) == json.loads(
         (folder / "model2" / "model.json").read_text()
     )
-    assert client.list_artifacts(manifest.mlflow_run_id, "report")[0].path == "report/metrics.md"
+    report = {a.path for a in client.list_artifacts(manifest.mlflow_run_id, "report")}
+    assert report == {"report/metrics.md", "report/loso_auc.png", "report/calibration_sites.png"}
 
 
 def test_logged_model_takes_named_float64_columns_and_has_both_flavours(trained_twice) -> None:
@@ -151,17 +179,23 @@ def test_every_configuration_is_a_child_run_of_the_train_run(trained_twice) -> N
         filter_string=f"tags.mlflow.parentRunId = '{manifest.mlflow_run_id}'",
         output_format="list",
     )
-    families = {r.data.params["family"]: r.data for r in runs}
-    assert set(families) == {"random_forest", "logistic_regression", "majority", "one_feature"}
-    for data in families.values():
+    named = {r.info.run_name: r.data for r in runs}
+    candidates = {f"{f} [{m}]" for f in FAMILIES for m in ("indicator", "drop")}
+    assert set(named) == candidates | {"majority", "one_feature"}
+    for data in named.values():
         assert {"cv_roc_auc", "cv_roc_auc_ci_low", "cv_brier", "cv_sensitivity"} <= set(
             data.metrics
         )
         assert (data.params["cv_folds"], data.params["cv_repeats"]) == ("5", "1")
         assert data.params["cv_seed"] == "0"
         assert "5 folds x 1 repeats" in data.tags["mlflow.note.content"]
-    assert families["random_forest"].params["random_forest.n_estimators"] == "40"
-    assert families["majority"].tags["baseline"] == "true"
+        assert {"cv_loso_cleveland_auc", "cv_loso_hungarian_brier_ci_high"} <= set(data.metrics)
+    assert named["random_forest [drop]"].params["random_forest.n_estimators"] == "40"
+    assert named["random_forest [drop]"].params["random_forest.missing"] == "drop"
+    assert named["gradient_boosting [indicator]"].params["gradient_boosting.calibration"] == (
+        "sigmoid"
+    )
+    assert named["majority"].tags["baseline"] == "true"
 
 
 def test_summary_tables_report_cv_intervals_and_absent_sites(trained_twice, data_source) -> None:

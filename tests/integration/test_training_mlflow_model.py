@@ -244,9 +244,10 @@ def test_the_version_carries_tags_and_descriptions(trained) -> None:
     assert tags["sha256_model_joblib"] == manifest.sha256
     assert tags["sha256_model_onnx"] == manifest.onnx_sha256
     assert tags["cv_protocol"] == "repeated stratified CV, 5 folds x 1 repeats, seed 0"
-    loso = getattr(manifest, "loso", None) or {}
-    for site in loso:
-        assert f"loso_{site}_roc_auc" in tags
+    assert set(manifest.loso) == {"cleveland", "hungarian"}  # two sites, two held out
+    for site, record in manifest.loso.items():
+        assert float(tags[f"loso_{site}_auc"]) == pytest.approx(record["auc"]["value"], abs=1e-4)
+    assert tags["train_sites"] == "cleveland,hungarian"
     assert f"{manifest.threshold:.3f}" in str(version.description)
     assert "models:/heart@champion" in str(client.get_registered_model("heart").description)
     run = client.get_run(manifest.mlflow_run_id)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import random
+import pickle
 from pathlib import Path
 
+import optuna
 import pytest
 
 from training.champion import PromotionRule, Scores, decide
@@ -19,35 +20,56 @@ from transformer.synthetic import generate
 pytestmark = pytest.mark.unit
 
 
-def _sample(seed: int) -> dict[str, object]:
-    """One concrete config drawn from the Ray Tune domains."""
-    rng = random.Random(seed)
-    space = search_space.param_space()
-    config: dict[str, object] = {"family": rng.choice(FAMILIES)}
-    for family in FAMILIES:
-        config[family] = {k: d.sample(random_state=seed) for k, d in space[family].items()}
-    return config
+def _samples(count: int, seed: int = 0) -> list[dict[str, object]]:
+    """Configs drawn by Optuna's TPE from the define-by-run space, as Ray passes them."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed), direction="maximize")
+    space = search_space.define_by_run()
+    configs = []
+    for i in range(count):
+        trial = study.ask()
+        space(trial)
+        study.tell(trial, float(i % 7))  # any score: TPE leaves its start-up phase
+        configs.append(search_space.unflatten(trial.params))
+    return configs
 
 
-@pytest.mark.parametrize("seed", range(6))
+def test_the_space_survives_pickling_for_resume() -> None:
+    """Ray pickles the searcher, space included, into each experiment checkpoint."""
+    space = pickle.loads(pickle.dumps(search_space.define_by_run(("logistic_regression",))))
+    trial = optuna.create_study().ask()
+    space(trial)
+    assert search_space.unflatten(trial.params)["family"] == "logistic_regression"
+
+
+def test_a_sampled_config_holds_its_family_parameters_only() -> None:
+    configs = _samples(40)
+    assert {c["family"] for c in configs} == set(FAMILIES)
+    for config in configs:
+        family = config["family"]
+        assert set(config) == {"family", family}  # no other family's branch was sampled
+        assert set(config[family]) == set(search_space.SPACE[family])  # type: ignore[call-overload,index]
+
+
+@pytest.mark.parametrize("seed", range(3))
 def test_every_sampled_config_builds_and_fits_a_pipeline(seed: int) -> None:
-    family, params = search_space.trial_params(_sample(seed))
-    assert set(params) == set(search_space.SPACE[family])
-    x = generate(60, seed=seed)
+    x = generate(60, seed=seed, missing_rate=0.1)
     y = (x[:, 0] > 54).astype(int)
-    build_pipeline(family, params, seed=0).fit(x, y)  # sklearn accepts every sampled value
+    for config in _samples(6, seed):
+        family, params = search_space.trial_params(config)
+        assert set(params) == set(search_space.SPACE[family])
+        build_pipeline(family, params, seed=0).fit(x, y)  # sklearn accepts every sampled value
 
 
 def test_sampled_values_stay_inside_the_documented_ranges() -> None:
-    for seed in range(30):
-        for family in FAMILIES:
-            params = search_space.trial_params({**_sample(seed), "family": family})[1]
-            for name, value in params.items():
-                param = search_space.SPACE[family][name]
-                if param.choices:
-                    assert value in param.choices
-                else:
-                    assert param.low <= value <= param.high, (name, value)
+    for config in _samples(40, seed=1):
+        family, params = search_space.trial_params(config)
+        for name, value in params.items():
+            param = search_space.SPACE[family][name]
+            if param.choices:
+                assert value in param.choices
+            else:
+                assert param.low <= value <= param.high, (name, value)
 
 
 @pytest.mark.parametrize("where", ["docstring", "docs/ray.md"])
@@ -148,3 +170,13 @@ def test_cluster_address_comes_from_ray_address(monkeypatch: pytest.MonkeyPatch)
     assert (settings.num_samples, settings.time_budget_s, settings.cv.n_jobs) == (3, 60, 1)
     monkeypatch.delenv("RAY_ADDRESS")
     assert tune_settings(build_parser().parse_args(["tune"])).ray.local
+
+
+def test_scores_from_other_training_sites_are_not_compared() -> None:
+    champion = Scores(0.80, 0.2, PROTOCOL, "cleveland")  # a champion from before pooling
+    decision = decide(Scores(0.95, 0.1, PROTOCOL, "cleveland,hungarian"), champion)
+    assert not decision.promote
+    assert "trained on other sites (challenger cleveland,hungarian, champion cleveland)" in (
+        decision.reason
+    )
+    assert decide(Scores(0.95, 0.1, PROTOCOL, "cleveland"), champion).promote

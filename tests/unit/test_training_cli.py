@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from training import cli, flags
+from training.sites import external_sites
 
 pytestmark = pytest.mark.unit
 
@@ -20,8 +21,11 @@ def test_train_defaults_are_the_make_train_configuration(monkeypatch) -> None:
     args = cli.build_parser().parse_args(["train"])
     cv = flags.cv_settings(args)
     assert (cv.folds, cv.repeats, cv.seed) == (5, 10, 0)
-    assert args.families == ("random_forest", "logistic_regression")
-    assert args.external_sites == ("hungarian", "switzerland", "va")
+    assert args.families == ("random_forest", "logistic_regression", "gradient_boosting")
+    assert args.train_sites == ("cleveland", "hungarian")
+    assert args.missing == ("indicator", "drop") and args.calibration == "sigmoid"
+    assert args.external_sites == ("cleveland", "hungarian", "switzerland", "va")
+    assert external_sites(args.external_sites, args.train_sites) == ("switzerland", "va")
     assert args.source is None and args.alias == "champion"
     assert cli.build_parser().parse_args(["train", "--external-sites", ""]).external_sites == ()
     assert flags.tracking_settings(args).tracking_uri == "sqlite:///mlflow.db"

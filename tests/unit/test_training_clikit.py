@@ -97,7 +97,9 @@ def test_defaults_are_shown_as_typed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAY_ADDRESS", "auto")
     parser = _subcommands(training_cli.build_parser())["tune"]
     shown = {a.dest: HelpFormatter("tune")._get_help_string(a) or "" for a in parser._actions}
-    assert shown["families"].endswith("(default: random_forest,logistic_regression)")
+    assert shown["families"].endswith(
+        "(default: random_forest,logistic_regression,gradient_boosting)"
+    )
     assert shown["resume"].endswith("(default: off)")
     assert shown["tracking_uri"].endswith("(env MLFLOW_TRACKING_URI; default: sqlite:///mlflow.db)")
     assert shown["ray_address"].endswith("(env RAY_ADDRESS; default: auto)")  # the value in force

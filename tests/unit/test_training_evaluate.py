@@ -8,8 +8,14 @@ import pytest
 from training.data import load_site
 from training.evaluate import CVSettings, evaluate, evaluate_estimator
 from training.metrics import METRICS
-from training.pipelines import BASELINE_THRESHOLDS, DEFAULTS, build_baseline, build_pipeline
-from training.train import choose_champion
+from training.pipelines import (
+    BASELINE_THRESHOLDS,
+    DEFAULTS,
+    OPTIONS,
+    build_baseline,
+    build_pipeline,
+)
+from training.selection import choose_champion
 
 pytestmark = pytest.mark.unit
 
@@ -41,13 +47,13 @@ def test_every_fold_reports_progress_and_every_metric_has_an_interval(cleveland)
 def test_params_override_the_defaults_and_are_recorded(cleveland) -> None:
     x, y = cleveland
     result = evaluate("random_forest", {"n_estimators": 20}, x[:120], y[:120], cv=SMALL)
-    assert result.params == {**DEFAULTS["random_forest"], "n_estimators": 20}
+    assert result.params == {**DEFAULTS["random_forest"], **OPTIONS, "n_estimators": 20}
     assert result.family == "random_forest"
 
 
 def test_unknown_family_is_rejected_by_name() -> None:
-    with pytest.raises((ValueError, KeyError), match="gradient_boosting"):
-        evaluate("gradient_boosting", None, np.zeros((10, 13)), np.zeros(10))  # type: ignore[arg-type]
+    with pytest.raises((ValueError, KeyError), match="boosted_stumps"):
+        evaluate("boosted_stumps", None, np.zeros((10, 13)), np.zeros(10))  # type: ignore[arg-type]
 
 
 def test_same_data_and_seed_give_identical_metrics_and_predictions(cleveland) -> None:

@@ -21,9 +21,11 @@ from training.onnx_export import (
     check_parity,
     compile_pipeline,
     parity_rows,
+    snap_thresholds,
     to_onnx,
 )
-from training.pipelines import FAMILIES, build_pipeline
+from training.pipelines import FAMILIES, Family, build_pipeline
+from training.sites import load_training
 
 pytestmark = pytest.mark.unit
 
@@ -136,3 +138,37 @@ def test_copy_model_dir_copies_and_verifies_every_file(fitted, cleveland, tmp_pa
     (source / ONNX_FILE).write_bytes(b"tampered")
     with pytest.raises(ValueError, match=r"model\.onnx does not match"):
         copy_model_dir(source, tmp_path / "again")
+
+
+@pytest.fixture(scope="module")
+def pooled(data_source: str, tmp_path_factory: pytest.TempPathFactory):
+    return load_training(("cleveland", "hungarian"), data_source, tmp_path_factory.mktemp("c"))
+
+
+@pytest.mark.parametrize("missing", ["indicator", "drop"])
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_calibrated_candidate_exports_a_model_onnx_with_parity(
+    family: Family, missing: str, pooled, tmp_path: Path
+) -> None:
+    """What make train can choose as champion is served by the ONNX fast path."""
+    params = {"missing": missing, "calibration": "sigmoid"}
+    pipeline = build_pipeline(family, params, seed=0).fit(pooled.x, pooled.y)
+    manifest = write_model_dir(pipeline, tmp_path, THRESHOLD, data=pooled.x, model_family=family)
+    assert manifest.onnx_error == "" and manifest.onnx_sha256 == sha256_file(tmp_path / ONNX_FILE)
+    assert manifest.onnx_parity["max_abs_diff"] <= 1e-5
+    assert manifest.onnx_parity["label_agreement"] == 1.0
+
+
+def test_gradient_boosting_needs_float32_thresholds_for_parity(pooled) -> None:
+    """scikit-learn splits on float64 midpoints, ONNX on float32: without snapping, inputs
+    equal to a training value fall on the other side of some splits."""
+    pipeline = build_pipeline("gradient_boosting", {"missing": "drop"}, seed=0)
+    pipeline.fit(pooled.x, pooled.y)
+    rows = parity_rows(pooled.x)
+    before = pipeline_proba(pipeline)(rows)
+    raw = check_parity(pipeline, to_onnx(pipeline, 13), rows, THRESHOLD, len(pooled.x))
+    assert not raw.ok
+    snap_thresholds(pipeline)
+    np.testing.assert_array_equal(pipeline_proba(pipeline)(rows), before)  # same answers
+    snapped = check_parity(pipeline, to_onnx(pipeline, 13), rows, THRESHOLD, len(pooled.x))
+    assert snapped.ok, snapped

@@ -7,7 +7,7 @@ import dataclasses
 import json
 import shutil
 from pathlib import Path
-from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -133,11 +133,10 @@ def test_shipped_code_is_every_project_module_the_pyfunc_imports() -> None:
     assert seen == set(pyfunc.SHIPPED)
 
 
-def _manifest_with(synthetic_model_dir: Path, **extra: object) -> Manifest:
-    manifest = dataclasses.replace(
-        read(synthetic_model_dir), metrics={"roc_auc": 0.91234, "roc_auc_ci_low": 0.9}
+def _manifest_with(synthetic_model_dir: Path, **extra: Any) -> Manifest:
+    return dataclasses.replace(
+        read(synthetic_model_dir), metrics={"roc_auc": 0.91234, "roc_auc_ci_low": 0.9}, **extra
     )
-    return SimpleNamespace(**dataclasses.asdict(manifest), **extra)  # type: ignore[return-value]
 
 
 def test_version_tags_carry_contract_threshold_digests_and_protocol(synthetic_model_dir) -> None:
@@ -153,7 +152,15 @@ def test_version_tags_carry_contract_threshold_digests_and_protocol(synthetic_mo
 
 
 def test_version_tags_carry_loso_scores_when_the_manifest_has_them(synthetic_model_dir):
-    loso = {"hungarian": {"roc_auc": 0.87, "brier": 0.15}, "cleveland": {"roc_auc": 0.9}}
-    tags = version_tags(_manifest_with(synthetic_model_dir, loso=loso), CVSettings())
-    assert tags["loso_hungarian_roc_auc"] == "0.8700" and tags["loso_hungarian_brier"] == "0.1500"
-    assert tags["loso_cleveland_roc_auc"] == "0.9000"
+    def held(auc: float, brier: float, rows: int) -> dict[str, Any]:
+        ci = {"ci_low": auc - 0.04, "ci_high": auc + 0.04}
+        return {"rows": rows, "auc": {"value": auc, **ci}, "brier": {"value": brier, **ci}}
+
+    loso = {"hungarian": held(0.87, 0.15, 294), "cleveland": held(0.9, 0.12, 303)}
+    manifest = _manifest_with(
+        synthetic_model_dir, loso=loso, train_sites=["cleveland", "hungarian"]
+    )
+    tags = version_tags(manifest, CVSettings())
+    assert tags["loso_hungarian_auc"] == "0.8700" and tags["loso_hungarian_brier"] == "0.1500"
+    assert tags["loso_cleveland_auc"] == "0.9000" and tags["loso_cleveland_rows"] == "303"
+    assert tags["train_sites"] == "cleveland,hungarian"

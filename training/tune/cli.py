@@ -54,7 +54,9 @@ def _add_model_flags(parser: argparse.ArgumentParser) -> None:
         default=Path(champion_dir),
         help="where a promoted challenger is exported (env MODEL_DIR)",
     )
+    flags.add_sites_flags(parser)
     flags.add_families_flag(parser, "model families to search")
+    flags.add_calibration_flag(parser)
     flags.add_external_sites_flag(parser)
     rule = PromotionRule()
     parser.add_argument(
@@ -100,7 +102,9 @@ def settings(args: argparse.Namespace) -> TuneSettings:
         cache_dir=args.cache_dir,
         model_dir=args.model_dir,
         champion_dir=args.champion_dir,
+        train_sites=args.train_sites,
         families=args.families,
+        calibration=args.calibration,
         # folds run inside the trial's one CPU; Ray runs trials in parallel
         cv=flags.cv_settings(args, n_jobs=1),
         num_samples=args.num_samples,

@@ -27,7 +27,9 @@ from training.evaluate import CVResult, evaluate
 from training.export import copy_model_dir
 from training.external import load_external
 from training.publish import Published, publish
+from training.sites import Pooled, external_sites
 from training.tracking import MODEL_NAME
+from training.train import run_params
 from training.tune.space import trial_params
 from training.tune.trial import METRIC
 
@@ -59,8 +61,7 @@ def _rank(result: tune.Result) -> tuple[float, float]:
 
 def release(
     winner: tune.Result | None,
-    x: np.ndarray,
-    y: np.ndarray,
+    data: Pooled,
     settings: TuneSettings,
     console: Console,
 ) -> Release:
@@ -68,9 +69,13 @@ def release(
     if winner is None:
         raise RuntimeError("no trial finished: nothing to publish")
     family, params = trial_params(winner.config or {})
+    params = {**params, "calibration": settings.calibration}
+    x, y = data.x, data.y
+    mlflow.log_params(run_params(data))
     with console.status(f"re-evaluating and publishing the best {family} as '{CHALLENGER}'"):
-        result = evaluate(family, params, x, y, cv=settings.cv)
-        external = load_external(settings.external_sites, settings.source, settings.cache_dir)
+        result = evaluate(family, params, x, y, cv=settings.cv, site=data.site)
+        outside = external_sites(settings.external_sites, data.sites)
+        external = load_external(outside, settings.source, settings.cache_dir)
         published = publish(
             result,
             x,
@@ -79,8 +84,10 @@ def release(
             alias=CHALLENGER,
             external=external,
             seed=settings.cv.seed,
+            train_sites=data.sites,
         )
-    decision = _decide(result, published, x, y, rule=settings.rule, console=console)
+    sites = ",".join(data.sites)
+    decision = _decide(result, published, x, y, sites, rule=settings.rule, console=console)
     mlflow.set_tags({"promoted": str(decision.promote).lower(), "promotion": decision.reason})
     exported = _export_champion(published, settings.champion_dir) if decision.promote else None
     if exported is not None:
@@ -94,6 +101,7 @@ def _decide(
     published: Published,
     x: np.ndarray,
     y: np.ndarray,
+    sites: str,
     *,
     rule: PromotionRule,
     console: Console,
@@ -102,7 +110,7 @@ def _decide(
     failures = check_model_dir(published.model_dir, x, y)
     for failure in failures:
         console.print(f"behavioural check failed: {failure}", markup=False, highlight=False)
-    scores = Scores.of(result)
+    scores = Scores.of(result, sites)
     return apply(MODEL_NAME, published.model_version, scores, rule, failures)
 
 

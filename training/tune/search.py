@@ -1,4 +1,4 @@
-"""``make tune``: a Ray Tune search over both model families, then publish the best.
+"""``make tune``: a Ray Tune search over the model families, then publish the best.
 
 One MLflow parent run ``tune`` (tagged with the Ray experiment's name) holds
 a child run per trial (:mod:`training.tune.trial`) and, on itself, the best
@@ -8,7 +8,8 @@ behaviour and applies the champion rule of :mod:`training.champion`
 (exporting it to ``champion_dir`` when promoted). On a cluster,
 :mod:`training.ray_cluster.reach` first makes sure the trials can reach the MLflow
 store. Search: Optuna's TPE through Ray's
-``OptunaSearch`` over :mod:`training.tune.space`. An interrupted search
+``OptunaSearch`` over the conditional space of :mod:`training.tune.space`,
+on the pooled training sites (each trial also scored leave-one-site-out). An interrupted search
 (Ctrl-C, a lost driver) is resumed from Ray's experiment checkpoint with
 ``--resume``: finished trials are kept, the rest are run.
 """
@@ -20,23 +21,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import mlflow
-import numpy as np
 from ray import tune
 from ray.tune.search import ConcurrencyLimiter
 from ray.tune.search.optuna import OptunaSearch
 from rich.console import Console
 
 from training.champion import PromotionRule
-from training.data import DEFAULT_CACHE, load_site
+from training.data import DEFAULT_CACHE
 from training.evaluate import CVSettings
 from training.external import EXTERNAL_SITES
-from training.pipelines import FAMILIES, Family
+from training.pipelines import FAMILIES, Calibration, Family
 from training.ray_cluster import reach
 from training.ray_cluster.session import RaySettings, node_addresses, session
+from training.sites import DEFAULT_TRAIN_SITES, Pooled, load_training
 from training.tracking import TrackingSettings, configure
 from training.tune import release, runs
 from training.tune.release import Release
-from training.tune.space import param_space
+from training.tune.space import define_by_run
 from training.tune.trial import METRIC, MODE, TrialSetup, run_trial
 
 
@@ -57,7 +58,9 @@ class TuneSettings:
     cache_dir: Path = DEFAULT_CACHE
     model_dir: Path = Path("artifacts/challenger")
     champion_dir: Path = Path("artifacts/model")
+    train_sites: tuple[str, ...] = DEFAULT_TRAIN_SITES
     families: tuple[Family, ...] = FAMILIES
+    calibration: Calibration = "sigmoid"
     cv: CVSettings = field(default_factory=CVSettings)
     num_samples: int = 20
     time_budget_s: float = 0.0
@@ -86,7 +89,7 @@ class TuneInterruptedError(RuntimeError):
 
 def run(settings: TuneSettings, console: Console) -> TuneOutcome:
     started = time.perf_counter()
-    x, y = load_site("cleveland", settings.source, settings.cache_dir)
+    data = load_training(settings.train_sites, settings.source, settings.cache_dir)
     tracking = runs.absolute(settings.tracking)
     reach.check_address(settings.ray.address, reach.local_only(tracking))
     with session(settings.ray) as where:
@@ -95,28 +98,27 @@ def run(settings: TuneSettings, console: Console) -> TuneOutcome:
         name = runs.experiment_name(settings)
         parent, budget = runs.parent_run(name, settings, experiment_id)
         console.print(f"tuning on {where}: experiment [bold]{name}[/] in {settings.storage}")
-        setup = TrialSetup(tracking.tracking_uri, experiment_id, parent, settings.cv)
-        grid = _tuner(settings, name, setup, x, y).fit()
+        setup = TrialSetup(
+            tracking.tracking_uri, experiment_id, parent, settings.cv, settings.calibration
+        )
+        grid = _tuner(settings, name, setup, data).fit()
     _check_complete(grid, budget, name)
     with mlflow.start_run(run_id=parent):
-        released = release.release(release.best(_results(grid)), x, y, settings, console)
+        released = release.release(release.best(_results(grid)), data, settings, console)
     return TuneOutcome(grid.experiment_path, len(grid), released, time.perf_counter() - started)
 
 
-def _tuner(
-    settings: TuneSettings, name: str, setup: TrialSetup, x: np.ndarray, y: np.ndarray
-) -> tune.Tuner:
-    trainable = tune.with_parameters(run_trial, setup=setup, x=x, y=y)
+def _tuner(settings: TuneSettings, name: str, setup: TrialSetup, data: Pooled) -> tune.Tuner:
+    trainable = tune.with_parameters(run_trial, setup=setup, x=data.x, y=data.y, site=data.site)
     path = runs.experiment_path(settings.storage, name)
     if settings.resume:
         return tune.Tuner.restore(path, trainable, resume_errored=True)
-    searcher = OptunaSearch(seed=settings.seed)
+    searcher = OptunaSearch(
+        space=define_by_run(settings.families), metric=METRIC, mode=MODE, seed=settings.seed
+    )
     return tune.Tuner(
         trainable,
-        param_space=param_space(settings.families),
         tune_config=tune.TuneConfig(
-            metric=METRIC,
-            mode=MODE,
             num_samples=settings.num_samples,
             time_budget_s=settings.time_budget_s or None,
             search_alg=ConcurrencyLimiter(searcher, settings.max_concurrent)

@@ -1,32 +1,44 @@
 """The hyper-parameter search space of ``make tune``, documented in one place.
 
-Each family's parameters are declared once in :data:`SPACE` as plain data;
-:func:`param_space` turns it into Ray Tune domains (which Ray's
-``OptunaSearch`` converts to Optuna distributions), :func:`describe` into
-the table ``python -m training tune --show-space`` prints and the README
-shows. A trial samples ``family`` and every family's parameters;
-:func:`trial_params` keeps only the chosen family's (the others are unused),
-so that a trial's config maps onto ``build_pipeline(family, params)``.
+Each family's parameters are declared once in :data:`SPACE` as plain data.
+The space is *conditional* (define-by-run): :func:`define_by_run` first
+asks Optuna for the family, then only that family's parameters, so TPE
+never samples (and Ray's trial table never shows) another family's values.
+Parameters are named ``<family>/<name>``; Ray's ``OptunaSearch`` unflattens
+them into ``{"family": ..., <family>: {name: value}}``, which
+:func:`trial_params` maps onto ``build_pipeline(family, params)``;
+:func:`describe` gives the table ``python -m training tune --show-space``
+prints and docs/ray.md shows.
 
 | family | parameter | range | scale |
 |---|---|---|---|
-| random_forest | n_estimators | 100 .. 500, step 50 | linear |
+| random_forest | n_estimators | 50 .. 300, step 50 | linear |
 | random_forest | max_depth | 3 .. 12 | linear |
 | random_forest | min_samples_leaf | 1 .. 10 | linear |
 | random_forest | max_features | sqrt, log2, 0.5 | choice |
+| random_forest | missing | indicator, drop | choice |
 | logistic_regression | C | 0.001 .. 10.0 | log |
 | logistic_regression | class_weight | none, balanced | choice |
+| logistic_regression | missing | indicator, drop | choice |
+| gradient_boosting | learning_rate | 0.01 .. 0.3 | log |
+| gradient_boosting | max_iter | 50 .. 300, step 50 | linear |
+| gradient_boosting | max_leaf_nodes | 4 .. 31 | linear |
+| gradient_boosting | min_samples_leaf | 5 .. 50 | linear |
+| gradient_boosting | l2_regularization | 0.001 .. 10.0 | log |
+| gradient_boosting | missing | indicator, drop | choice |
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from ray import tune
+from typing import TYPE_CHECKING, Any, cast
 
 from training.pipelines import FAMILIES, Family
+
+if TYPE_CHECKING:
+    import optuna
 
 
 @dataclass(frozen=True)
@@ -44,14 +56,13 @@ class Param:
     integer: bool = False
     choices: tuple[Any, ...] = ()
 
-    def domain(self) -> Any:
+    def suggest(self, trial: optuna.Trial, name: str) -> Any:
+        """Ask ``trial`` for this parameter under ``name``."""
         if self.choices:
-            return tune.choice(list(self.choices))
+            return trial.suggest_categorical(name, list(self.choices))
         if self.integer:
-            return tune.qrandint(int(self.low), int(self.high), self.step)
-        return (
-            tune.loguniform(self.low, self.high) if self.log else tune.uniform(self.low, self.high)
-        )
+            return trial.suggest_int(name, int(self.low), int(self.high), step=self.step)
+        return trial.suggest_float(name, self.low, self.high, log=self.log)
 
     def describe(self) -> tuple[str, str]:
         if self.choices:
@@ -63,26 +74,61 @@ class Param:
 
 #: Family -> parameter -> how it is searched. Parameters not listed keep
 #: :data:`training.pipelines.DEFAULTS`.
+MISSING = Param(choices=("indicator", "drop"))
 SPACE: dict[Family, dict[str, Param]] = {
     "random_forest": {
-        "n_estimators": Param(100, 500, step=50, integer=True),
+        "n_estimators": Param(50, 300, step=50, integer=True),
         "max_depth": Param(3, 12, integer=True),
         "min_samples_leaf": Param(1, 10, integer=True),
         "max_features": Param(choices=("sqrt", "log2", 0.5)),
+        "missing": MISSING,
     },
     "logistic_regression": {
         "C": Param(1e-3, 10.0, log=True),
         "class_weight": Param(choices=(None, "balanced")),
+        "missing": MISSING,
+    },
+    "gradient_boosting": {
+        "learning_rate": Param(0.01, 0.3, log=True),
+        "max_iter": Param(50, 300, step=50, integer=True),
+        "max_leaf_nodes": Param(4, 31, integer=True),
+        "min_samples_leaf": Param(5, 50, integer=True),
+        "l2_regularization": Param(1e-3, 10.0, log=True),
+        "missing": MISSING,
     },
 }
+#: Separates family and parameter in Optuna's names (Ray unflattens on it).
+SEPARATOR = "/"
 
 
-def param_space(families: tuple[Family, ...] = FAMILIES) -> dict[str, Any]:
-    """Ray Tune's ``param_space``: ``{"family": choice, family: {param: domain}}``."""
-    space: dict[str, Any] = {"family": tune.choice(list(families))}
-    for family in families:
-        space[family] = {name: p.domain() for name, p in SPACE[family].items()}
-    return space
+def define_by_run(
+    families: tuple[Family, ...] = FAMILIES,
+) -> Callable[[optuna.Trial], None]:
+    """The conditional space for ``OptunaSearch(space=...)``: a family, then its parameters.
+
+    A ``partial`` of a module function, not a closure: Ray pickles the searcher
+    (and with it this callable) into every experiment checkpoint, for ``--resume``.
+    """
+    return functools.partial(suggest, families=tuple(f for f in families if f in SPACE))
+
+
+def suggest(trial: optuna.Trial, families: tuple[Family, ...] = FAMILIES) -> None:
+    """Ask ``trial`` for a family, then for that family's parameters only."""
+    family = cast(Family, trial.suggest_categorical("family", list(families)))
+    for name, param in SPACE[family].items():
+        param.suggest(trial, f"{family}{SEPARATOR}{name}")
+
+
+def unflatten(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Optuna's flat ``{"family": f, "f/name": v}`` as a trial config (what Ray passes)."""
+    config: dict[str, Any] = {}
+    for key, value in params.items():
+        family, sep, name = key.partition(SEPARATOR)
+        if sep:
+            config.setdefault(family, {})[name] = value
+        else:
+            config[key] = value
+    return config
 
 
 def trial_params(config: Mapping[str, Any]) -> tuple[Family, dict[str, Any]]:

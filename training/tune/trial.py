@@ -31,18 +31,28 @@ class TrialSetup:
 
     ``tracking_uri`` must be reachable from the workers (an absolute SQLite
     path locally, a tracking server on a cluster); ``parent_run_id`` is the
-    tune run that each trial's child run hangs under.
+    tune run that each trial's child run hangs under; ``calibration`` is
+    applied to every trial (``--calibration``).
     """
 
     tracking_uri: str
     experiment_id: str
     parent_run_id: str
     cv: CVSettings
+    calibration: str = "sigmoid"
 
 
-def run_trial(config: dict[str, Any], *, setup: TrialSetup, x: np.ndarray, y: np.ndarray) -> None:
+def run_trial(
+    config: dict[str, Any],
+    *,
+    setup: TrialSetup,
+    x: np.ndarray,
+    y: np.ndarray,
+    site: np.ndarray | None = None,
+) -> None:
     family, params = trial_params(config)
-    result = evaluate(family, params, x, y, cv=setup.cv)
+    params = {**params, "calibration": setup.calibration}
+    result = evaluate(family, params, x, y, cv=setup.cv, site=site)
     trial_id = tune.get_context().get_trial_id()
     mlflow.set_tracking_uri(setup.tracking_uri)
     mlflow.set_experiment(experiment_id=setup.experiment_id)
@@ -54,7 +64,9 @@ def run_trial(config: dict[str, Any], *, setup: TrialSetup, x: np.ndarray, y: np
         tags={"ray_trial_id": trial_id, "command": "tune"},
     )
     means = {name: estimate.mean for name, estimate in result.metrics.items()}
-    tune.report({**means, "threshold": result.threshold, "mlflow_run_id": run_id})
+    loso = {f"loso_{s}_auc": h.metrics["auc"].mean for s, h in result.loso.items()}
+    report = {**means, **loso, "threshold": result.threshold, "mlflow_run_id": run_id}
+    tune.report(report)
 
 
 def _forget_earlier_attempts(setup: TrialSetup, trial_id: str) -> None:
