@@ -397,7 +397,6 @@ class BoundRESTServer(RESTServer):
         """Entry point of each worker process when ``--workers`` > 1."""
         rest.silence_fastapi_deprecations()
         self.config.configure_logging()  # the worker configured KServe's logging again
-        runtime.freeze_heap()
         super().run(sockets=sockets)
 
     def _add_middlewares(self, app: FastAPI) -> None:

@@ -1,4 +1,4 @@
-"""The event loop the servers run on, and the heap they start serving with.
+"""The event loop the servers run on.
 
 KServe's ``--event-loop auto|asyncio|uvloop`` is handed to uvicorn, but a
 single-process ``ModelServer.start`` runs its servers in ``asyncio.run()``:
@@ -8,16 +8,11 @@ in ``run()``, which the worker processes of ``--workers`` > 1 use).
 uvicorn's own ``Config.get_loop_factory`` (``auto``: uvloop when it is
 importable), and sets KServe's exception handler and default executor on
 that loop (upstream sets them on a loop ``asyncio.run`` then discards).
-
-:func:`freeze_heap` moves everything allocated during start-up (libraries,
-the model, the app) out of the garbage collector's generations, so the
-collections that requests trigger no longer traverse it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -32,22 +27,15 @@ def loop_factory(event_loop: str) -> LoopFactory:
     return factory or asyncio.new_event_loop
 
 
-def freeze_heap() -> None:
-    """Collect once, then exempt the surviving start-up objects from later collections."""
-    gc.collect()
-    gc.freeze()
-
-
 def run(
     main: Callable[[], Coroutine[Any, Any, Any]],
     event_loop: str,
     setup: Callable[[], None],
 ) -> None:
-    """Run ``main()`` on the ``event_loop`` loop, after ``setup()`` inside it and a heap freeze."""
+    """Run ``main()`` on the ``event_loop`` loop, after ``setup()`` inside it."""
 
     async def serve() -> None:
         setup()
-        freeze_heap()
         await main()
 
     with asyncio.Runner(loop_factory=loop_factory(event_loop)) as runner:
