@@ -10,8 +10,11 @@
 
 Every server gets ``--enable_latency_logging false`` (KServe) or
 ``debug: false`` (MLServer), its logging otherwise as shipped: MLServer logs
-nothing per request, a KServe server still writes uvicorn's access line and
-two ``kserve.trace`` timing lines (KServe's TimingMiddleware, always added).
+nothing per request; KServe's stock server still writes uvicorn's access line
+and two ``kserve.trace`` timing lines (its TimingMiddleware is always added).
+Ours honour the flag (no TimingMiddleware, :mod:`serving.kserve_adapter`)
+and get ``--no_access_log``: no line per request, like MLServer (the JSON
+request log, ``--log_requests``, is off by default).
 
 Each server of a stack has a role, the key of its CPU time in the results:
 ``predictor`` (ours, alone or behind a transformer), ``transformer``, or
@@ -32,6 +35,8 @@ MODEL = "heart"
 V2_READY = f"/v2/models/{MODEL}/ready"
 V2_INFER = f"/v2/models/{MODEL}/infer"
 QUIET = ["--enable_latency_logging", "false"]
+#: Our servers' flag for no uvicorn access line (serving.settings).
+OURS_QUIET = ["--no_access_log"]
 
 
 @dataclass
@@ -88,7 +93,7 @@ def _kserve(name: str, module: str, args: list[str], work: Path) -> tuple[Server
 
 
 def ours(model_dir: Path, work: Path, workers: int = 1) -> Stack:
-    args = ["--model_dir", str(model_dir), "--workers", str(workers)]
+    args = ["--model_dir", str(model_dir), "--workers", str(workers), *OURS_QUIET]
     server, grpc_port = _kserve("ours", "predictor", args, work)
     return Stack(
         "ours", [server], server, "tensor", "probability", grpc_port=grpc_port, roles=("predictor",)
@@ -100,6 +105,7 @@ def chain_on(predictor: Stack, work: Path, hop: str) -> Stack:
     target = predictor.grpc_port if hop == "grpc" else predictor.entry.port
     protocol = "grpc-v2" if hop == "grpc" else "v2"
     hop_args = ["--predictor_host", f"127.0.0.1:{target}", "--predictor_protocol", protocol]
+    hop_args += OURS_QUIET
     transformer, _ = _kserve(f"chain-{hop}", "transformer", hop_args, work)
     transformer.tier = 1
     servers = [predictor.entry, transformer]

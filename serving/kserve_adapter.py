@@ -15,13 +15,13 @@ update the digest.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from concurrent import futures
 from socket import socket
 from typing import Any
 
+import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -45,6 +45,7 @@ from kserve.protocol.rest.v2_datamodels import InferenceRequest
 from kserve.protocol.rest.v2_endpoints import V2Endpoints
 from prometheus_client import multiprocess
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from timing_asgi import TimingMiddleware
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from serving import (
@@ -53,6 +54,7 @@ from serving import (
     limits,
     request_id,
     rest,
+    runtime,
     telemetry,
     tensorchecks,
     trace,
@@ -106,6 +108,15 @@ UPSTREAM: tuple[tuple[Callable[..., Any], str], ...] = (
     (HttpToolsProtocol.on_headers_complete, "1ea8589acfad92d8"),
     (HttpToolsProtocol.shutdown, "d7351fa33f00d430"),
     (HttpToolsProtocol.send_400_response, "ae5a4a3782b646fd"),
+    # serving.runtime: KServe's loop set-up run on the loop uvicorn picks for --event-loop.
+    (ModelServer.setup_event_loop, "7f1f9b173b0b122b"),
+    (uvicorn.Config.get_loop_factory, "de5a9cb6dc6b3129"),
+    # --enable_latency_logging false drops KServe's TimingMiddleware (two trace lines, getrusage).
+    (TimingMiddleware.__call__, "f76cc3fea20b38eb"),
+    # --no_access_log: uvicorn's Config empties the access logger, which each
+    # connection's protocol then finds without handlers.
+    (uvicorn.Config.configure_logging, "2636c3164cd0ddb5"),
+    (HttpToolsProtocol.__init__, "4f08999410347141"),
 )
 
 
@@ -361,29 +372,37 @@ class BoundRESTServer(RESTServer):
         repository: Repository,
         server_name: str = "server",
         log_requests: bool = False,
+        latency_logging: bool = True,
+        access_log: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.config.host = bind_address
         self.config.http = HeadTimeoutProtocol
         self.config.header_timeout_seconds = limits.header_timeout_seconds
+        self.config.access_log = access_log
         self.metrics_dir = metrics_dir
         self.limits = limits
         self.repository = repository
         self.server_name = server_name
         self.log_requests = log_requests
+        self.latency_logging = latency_logging
 
     async def start(self) -> None:
         rest.silence_fastapi_deprecations()
+        self.config.configure_logging()  # uvicorn's own: access_log False empties its logger
         await super().start()
 
     def run(self, sockets: list[socket] | None = None) -> None:
         """Entry point of each worker process when ``--workers`` > 1."""
         rest.silence_fastapi_deprecations()
+        self.config.configure_logging()  # the worker configured KServe's logging again
         super().run(sockets=sockets)
 
     def _add_middlewares(self, app: FastAPI) -> None:
         super()._add_middlewares(app)
+        if not self.latency_logging:
+            app.user_middleware = [m for m in app.user_middleware if m.cls is not TimingMiddleware]
         app.add_middleware(httpguard.BodyGuard, limits=self.limits)
         # The last added runs first: the id is set before the telemetry reads it.
         app.add_middleware(
@@ -546,10 +565,12 @@ class BoundModelServer(ModelServer):
         grpc_message_lengths: tuple[int, int] = (8 << 20, 8 << 20),
         server_name: str = "server",
         log_requests: bool = False,
+        access_log: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.bind_address = bind_address
+        self.access_log = access_log
         self.metrics_dir = metrics_dir
         self.limits = limits or Limits()
         self.grpc_message_lengths = grpc_message_lengths
@@ -579,9 +600,13 @@ class BoundModelServer(ModelServer):
         if self.enable_grpc:
             self._grpc_server = self._grpc()
             self.servers.append(self._grpc_server.start(self.max_threads))
-        self.setup_event_loop()
         self.register_signal_handler()
-        asyncio.run(self._serve())
+        runtime.run(self._serve, self.event_loop, self.setup_event_loop)
+
+    def setup_event_loop(self) -> None:
+        """KServe's exception handler and executor, on the running loop; logs which loop it is."""
+        super().setup_event_loop()
+        logger.info("Serving on the %s event loop", runtime.current_loop_kind())
 
     def _rest(self) -> BoundRESTServer:
         return BoundRESTServer(
@@ -602,6 +627,8 @@ class BoundModelServer(ModelServer):
             repository=self.repository,
             server_name=self.server_name,
             log_requests=self.log_requests,
+            latency_logging=self.enable_latency_logging,
+            access_log=self.access_log,
         )
 
     def _grpc(self) -> BoundGRPCServer:

@@ -43,6 +43,13 @@ def server_parser(description: str, prog: str | None = None) -> argparse.Argumen
         help="one JSON line per request on stdout: request id, model version, outcome,"
         " latency per stage, rows (never a field value)",
     )
+    parser.add_argument(
+        "--no_access_log",
+        dest="access_log",
+        action="store_false",
+        help="no uvicorn access line per REST request (uvicorn's --no-access-log);"
+        " --log_requests writes our JSON line, with the request id, either way",
+    )
     limits_.add_flags(parser)
     # grpc's own receive bound, as large as a REST body (KServe's default is 8 MiB).
     parser.set_defaults(
@@ -79,6 +86,10 @@ class ServerSettings:
     #: "predictor" or "transformer": the ``server`` of request log lines.
     server_name: str = "server"
     log_requests: bool = False
+    #: uvicorn's access line per REST request (``--access_log``).
+    access_log: bool = True
+    #: KServe's ``--event-loop``: ``auto`` (uvloop when installed), ``asyncio`` or ``uvloop``.
+    event_loop: str = "auto"
 
     @classmethod
     def from_args(
@@ -104,6 +115,8 @@ class ServerSettings:
             grpc_max_send_message_length=args.grpc_max_send_message_length,
             server_name=server_name,
             log_requests=bool(args.log_requests),
+            access_log=args.access_log,
+            event_loop=args.event_loop,
         )
 
     def server_kwargs(self) -> dict[str, Any]:
@@ -125,4 +138,6 @@ class ServerSettings:
             ),
             "server_name": self.server_name,
             "log_requests": self.log_requests,
+            "access_log": self.access_log,
+            "event_loop": self.event_loop,
         }

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from http import HTTPStatus
 
+import aiohttp
 import grpc
-import httpx
+import orjson
 from grpc import StatusCode, aio
 
 from serving.errors import ServingError
@@ -70,26 +71,31 @@ _TRANSPORT = re.compile(
 )
 
 
-def unreachable(exc: Exception) -> PredictorUnavailableError:
-    """In words, not httpx's class names (a client reads this)."""
-    if isinstance(exc, httpx.TimeoutException):
+def unreachable(exc: BaseException) -> PredictorUnavailableError:
+    """In words, not the HTTP client's class names (a client reads this)."""
+    if isinstance(exc, TimeoutError):  # aiohttp's timeouts are TimeoutErrors too
         return PredictorTimeoutError("the predictor timed out")
-    how = "refused the connection" if isinstance(exc, httpx.ConnectError) else "is unreachable"
-    return PredictorUnavailableError(f"the predictor {how}")
+    refused = isinstance(exc, aiohttp.ClientConnectorError)
+    return PredictorUnavailableError(
+        f"the predictor {'refused the connection' if refused else 'is unreachable'}"
+    )
 
 
-def from_http(response: httpx.Response) -> ServingError:
+def from_http(status: int, content: bytes) -> ServingError:
+    """The predictor's non-2xx answer, its ``error`` message passed on."""
+    text = content.decode("utf-8", "replace")
     try:
-        message = str(response.json().get("error", response.text))
-    except ValueError:
-        message = response.text[:300]
-    text = f"the predictor answered {response.status_code}: {message}"
-    if response.status_code == 504:
+        body = orjson.loads(content)
+        message = str(body.get("error", text)) if isinstance(body, dict) else text
+    except orjson.JSONDecodeError:
+        message = text[:300]
+    text = f"the predictor answered {status}: {message}"
+    if status == 504:
         return PredictorTimeoutError(text)
-    if response.status_code in (502, 503):
+    if status in (502, 503):
         return PredictorUnavailableError(text)
-    if 400 <= response.status_code < 500:
-        return PredictorRejectedError(text, response.status_code)
+    if 400 <= status < 500:
+        return PredictorRejectedError(text, status)
     return PredictorFailedError(text)
 
 
