@@ -26,7 +26,7 @@ def real_training(data_source: str, tmp_path_factory: pytest.TempPathFactory):
     args = ["train", *embedded_flags(folder), "--model-dir", str(folder / "model")]
     args += ["--report-dir", str(folder / "report")]
     done = run_training(args, clean_env(HEART_DATA_SOURCE=data_source), timeout=600)
-    return folder, done.stdout
+    return folder, done.stdout + done.stderr  # the champion and rule lines go to stderr
 
 
 def test_champion_meets_the_quality_bars_in_model_json(real_training) -> None:
